@@ -1,0 +1,377 @@
+//! The engine: the clock, the agenda of what happens next, the random generator and the
+//! messages on the wire. Handlers in [`crate::service`] and [`crate::broker`] decide what
+//! happens; only the engine makes it so, and writes it to the trace.
+//!
+//! The agenda is ordered by time and then by the order things were scheduled, so a run depends
+//! on nothing but the scenario, the seed and the reader's actions.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use crate::broker::BrokerState;
+use crate::error::{Error, Problem};
+use crate::rng::Rng;
+use crate::scenario::{Latency, LatencySpec, LinkId, Model, NodeId, Role, Scenario, Service};
+use crate::service::{Job, Origin, ServiceState};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{EventKind, JobId, MsgId, Payload, Trace};
+
+/// How many events a run keeps unless told otherwise.
+pub const DEFAULT_TRACE_CAPACITY: usize = 10_000;
+
+/// A message on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub id: MsgId,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub link: LinkId,
+    pub payload: Payload,
+    pub sent: SimTime,
+    pub arrives: SimTime,
+}
+
+/// What a handler asks of the engine.
+#[derive(Clone, Debug)]
+pub(crate) enum Command {
+    /// Put the envelope on the wire; its id was taken from the context.
+    Send { id: MsgId, from: NodeId, to: NodeId, link: LinkId, payload: Payload },
+    /// Hold the worker for one draw of the node's processing time.
+    Work { node: NodeId, worker: u32, job: JobId },
+    /// Record an event as it is.
+    Note(EventKind),
+}
+
+/// What a handler sees of the world: the time, and a place to put its commands.
+pub(crate) struct Ctx<'a> {
+    pub now: SimTime,
+    next_msg: &'a mut u64,
+    out: Vec<Command>,
+}
+
+impl Ctx<'_> {
+    /// Asks for an envelope to be sent and returns its id.
+    pub fn send(&mut self, from: NodeId, to: NodeId, link: LinkId, payload: Payload) -> MsgId {
+        let id = MsgId(*self.next_msg);
+        *self.next_msg += 1;
+        self.out.push(Command::Send { id, from, to, link, payload });
+        id
+    }
+
+    pub fn order(&mut self, c: Command) {
+        self.out.push(c);
+    }
+
+    pub fn note(&mut self, e: EventKind) {
+        self.out.push(Command::Note(e));
+    }
+}
+
+/// Something on the agenda.
+#[derive(Clone, Copy, Debug)]
+enum Due {
+    Arrival(MsgId),
+    WorkDone { node: NodeId, worker: u32 },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    at: SimTime,
+    seq: u64,
+    due: Due,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    /// Reversed, so that the max-heap pops the earliest entry first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum NodeState {
+    Service(ServiceState),
+    Broker(BrokerState),
+}
+
+/// A running simulation.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    model: Model,
+    now: SimTime,
+    agenda: BinaryHeap<Entry>,
+    next_seq: u64,
+    next_msg: u64,
+    next_job: u64,
+    rng: Rng,
+    nodes: Vec<NodeState>,
+    wire: BTreeMap<MsgId, Envelope>,
+    trace: Trace,
+}
+
+impl Sim {
+    /// Validates the scenario and starts a run at time zero.
+    pub fn new(scenario: &Scenario) -> Result<Sim, Error> {
+        Ok(Sim::from_model(scenario.validate()?, DEFAULT_TRACE_CAPACITY))
+    }
+
+    pub fn from_model(model: Model, trace_capacity: usize) -> Sim {
+        let nodes = model
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match &n.role {
+                Role::Service(s) => NodeState::Service(ServiceState::new(NodeId(i as u16), s)),
+                Role::Broker(b) => NodeState::Broker(BrokerState::new(NodeId(i as u16), b)),
+            })
+            .collect();
+        Sim {
+            rng: Rng::new(model.seed),
+            model,
+            now: SimTime::ZERO,
+            agenda: BinaryHeap::new(),
+            next_seq: 0,
+            next_msg: 0,
+            next_job: 0,
+            nodes,
+            wire: BTreeMap::new(),
+            trace: Trace::new(trace_capacity),
+        }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Envelopes sent and not yet arrived, by id.
+    pub fn in_flight(&self) -> impl Iterator<Item = &Envelope> {
+        self.wire.values()
+    }
+
+    /// The time of the next event, if anything is due.
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.agenda.peek().map(|e| e.at)
+    }
+
+    /// Messages a broker queue holds: (waiting, delivered and not yet acked).
+    pub fn queue_holding(&self, queue: crate::scenario::QueueId) -> Option<(usize, usize)> {
+        self.model.queue(queue)?;
+        match self.nodes.get(queue.broker.0 as usize)? {
+            NodeState::Broker(b) => Some(b.holding(queue)),
+            NodeState::Service(_) => None,
+        }
+    }
+
+    /// Processes exactly one event from the agenda, moving the clock to its time. Returns that
+    /// time, or `None` when nothing is due.
+    pub fn step(&mut self) -> Option<SimTime> {
+        let entry = self.agenda.pop()?;
+        self.now = self.now.max(entry.at);
+        match entry.due {
+            Due::Arrival(id) => self.arrive(id),
+            Due::WorkDone { node, worker } => {
+                self.with_service(node, |s, spec, cx| s.work_done(worker, spec, cx));
+            }
+        }
+        Some(self.now)
+    }
+
+    /// Processes every event due up to and including `t`, then sets the clock to `t` (if it is
+    /// not already later). Returns how many events ran.
+    pub fn run_until(&mut self, t: SimTime) -> usize {
+        let mut n = 0;
+        while self.next_due().is_some_and(|at| at <= t) {
+            self.step();
+            n += 1;
+        }
+        self.now = self.now.max(t);
+        n
+    }
+
+    /// Processes events until nothing is due or `max_events` have run; returns how many ran.
+    pub fn run_until_idle(&mut self, max_events: usize) -> usize {
+        let mut n = 0;
+        while n < max_events && self.step().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    /// The reader starts a job on a service, now.
+    pub fn trigger(&mut self, node: NodeId) -> Result<JobId, Error> {
+        self.service_spec(node, "node")?;
+        let job = self.new_job(Origin::Trigger);
+        self.trace.push(self.now, EventKind::Triggered { node, job: job.id });
+        self.with_service(node, |s, spec, cx| s.admit(job, spec, cx));
+        Ok(job.id)
+    }
+
+    /// Changes a link's latency for envelopes sent from now on; those on the wire keep theirs.
+    pub fn set_link_latency(&mut self, link: LinkId, latency: LatencySpec) -> Result<(), Error> {
+        let field = format!("links[{}].latency", link.0);
+        let checked = latency.check(&field)?;
+        let l =
+            self.model.links.get_mut(link.0 as usize).ok_or_else(|| {
+                Error::new("link", Problem::UnknownNode(format!("link {}", link.0)))
+            })?;
+        l.latency = checked;
+        self.trace.push(self.now, EventKind::LinkLatencyChanged { link });
+        Ok(())
+    }
+
+    /// Changes a service's processing time for work started from now on.
+    pub fn set_processing(&mut self, node: NodeId, processing: LatencySpec) -> Result<(), Error> {
+        let checked = processing.check(&format!("nodes[{}].processing", node.0))?;
+        self.service_spec(node, "node")?;
+        if let Role::Service(s) = &mut self.model.nodes[node.0 as usize].role {
+            s.processing = checked;
+        }
+        self.trace.push(self.now, EventKind::ProcessingChanged { node });
+        Ok(())
+    }
+
+    fn service_spec(&self, node: NodeId, field: &str) -> Result<&Service, Error> {
+        match self.model.nodes.get(node.0 as usize).map(|n| &n.role) {
+            Some(Role::Service(s)) => Ok(s),
+            Some(Role::Broker(_)) => {
+                Err(Error::new(field, Problem::NotAService(self.model.node(node).id.clone())))
+            }
+            None => Err(Error::new(field, Problem::UnknownNode(format!("#{}", node.0)))),
+        }
+    }
+
+    fn new_job(&mut self, origin: Origin) -> Job {
+        let id = JobId(self.next_job);
+        self.next_job += 1;
+        Job { id, origin }
+    }
+
+    /// An envelope reaches its destination, which handles it.
+    fn arrive(&mut self, id: MsgId) {
+        let Some(env) = self.wire.remove(&id) else {
+            debug_assert!(false, "arrival of an envelope that is not on the wire");
+            return;
+        };
+        self.trace.push(self.now, EventKind::Received { msg: id, node: env.to });
+
+        match env.payload {
+            Payload::HttpRequest => {
+                let job = self.new_job(Origin::Request { msg: id, from: env.from, link: env.link });
+                self.with_service(env.to, |s, spec, cx| s.admit(job, spec, cx));
+            }
+            Payload::HttpResponse { request } => {
+                self.with_service(env.to, |s, spec, cx| s.response(request, spec, cx));
+            }
+            Payload::Deliver { queue, message, tag } => {
+                let origin =
+                    Origin::Delivery { broker: env.from, link: env.link, queue, message, tag };
+                let job = self.new_job(origin);
+                self.with_service(env.to, |s, spec, cx| s.admit(job, spec, cx));
+            }
+            Payload::Publish { queue } => {
+                self.with_broker(env.to, |b, spec, cx| {
+                    b.publish(id, env.from, env.link, queue, spec, cx)
+                });
+            }
+            Payload::Ack { queue, tag, .. } => {
+                self.with_broker(env.to, |b, spec, cx| b.ack(queue, tag, spec, cx));
+            }
+            // The confirm is the end of the publish; nobody waits for it.
+            Payload::Confirm { .. } => {}
+        }
+    }
+
+    fn with_service(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut ServiceState, &Service, &mut Ctx),
+    ) {
+        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out: Vec::new() };
+        if let (Some(NodeState::Service(state)), Role::Service(spec)) =
+            (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
+        {
+            f(state, spec, &mut cx);
+        }
+        let out = cx.out;
+        self.apply(out);
+    }
+
+    fn with_broker(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut BrokerState, &crate::scenario::Broker, &mut Ctx),
+    ) {
+        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out: Vec::new() };
+        if let (Some(NodeState::Broker(state)), Role::Broker(spec)) =
+            (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
+        {
+            f(state, spec, &mut cx);
+        }
+        let out = cx.out;
+        self.apply(out);
+    }
+
+    /// Carries out the handler's commands in order.
+    fn apply(&mut self, commands: Vec<Command>) {
+        for c in commands {
+            match c {
+                Command::Send { id, from, to, link, payload } => {
+                    let latency = self.model.link(link).latency;
+                    let arrives = self.now + self.draw(latency);
+                    let env = Envelope { id, from, to, link, payload, sent: self.now, arrives };
+                    self.wire.insert(id, env);
+                    self.schedule(arrives, Due::Arrival(id));
+                    self.trace.push(
+                        self.now,
+                        EventKind::Sent { msg: id, from, to, link, payload, arrives },
+                    );
+                }
+                Command::Work { node, worker, job } => {
+                    let Role::Service(spec) = &self.model.node(node).role else { continue };
+                    let until = self.now + self.draw(spec.processing);
+                    self.schedule(until, Due::WorkDone { node, worker });
+                    self.trace.push(self.now, EventKind::WorkStarted { node, worker, job, until });
+                }
+                Command::Note(e) => self.trace.push(self.now, e),
+            }
+        }
+    }
+
+    fn schedule(&mut self, at: SimTime, due: Due) {
+        self.agenda.push(Entry { at, seq: self.next_seq, due });
+        self.next_seq += 1;
+    }
+
+    fn draw(&mut self, latency: Latency) -> SimDuration {
+        match latency {
+            Latency::Constant(d) => d,
+            Latency::Uniform(lo, hi) => {
+                SimDuration::from_micros(self.rng.between(lo.as_micros(), hi.as_micros()))
+            }
+            Latency::Exponential(mean) => {
+                let us = self.rng.exponential(mean.as_micros() as f64).round();
+                // Capped so that one unlucky draw cannot push an event past any horizon.
+                SimDuration::from_micros((us as u64).min(mean.as_micros().saturating_mul(50)))
+            }
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! A scenario as plain data (nodes, links, what each service does) and its validation into a
+//! [`Model`] the engine can run. Every check names the field it rejects, so a reader who typed
+//! the scenario can find the mistake.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Problem};
+use crate::time::SimDuration;
+
+/// Everything needed to start a run: the seed and the topology.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub seed: u64,
+    pub nodes: Vec<NodeSpec>,
+    pub links: Vec<LinkSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeSpec {
+    Service(ServiceSpec),
+    Broker(BrokerSpec),
+}
+
+/// A service: a pool of workers and what a worker does for each kind of job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub id: String,
+    pub label: String,
+    /// How many jobs run at once; further jobs wait in the service's inbox.
+    pub workers: u32,
+    /// How long one `work` step holds a worker.
+    pub processing: LatencySpec,
+    /// Steps for a job the reader starts (the "send" button).
+    #[serde(default)]
+    pub on_trigger: Vec<Step>,
+    /// Steps for an incoming HTTP request; the response is sent after the last step.
+    #[serde(default)]
+    pub on_request: Vec<Step>,
+    /// Steps for a message the broker delivers; the ack is sent after the last step.
+    #[serde(default)]
+    pub on_message: Vec<Step>,
+}
+
+/// One step of a job, run in order by the worker that holds the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Step {
+    /// Hold the worker for the service's processing time.
+    Work,
+    /// Send an HTTP request and hold the worker, blocked, until the response arrives.
+    Call { service: String },
+    /// Hand a message to a broker queue and carry on at once.
+    Publish { broker: String, queue: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BrokerSpec {
+    pub id: String,
+    pub label: String,
+    pub queues: Vec<QueueSpec>,
+}
+
+/// A named queue with the one consumer it delivers to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueSpec {
+    pub name: String,
+    pub consumer: String,
+    /// How many delivered but unacknowledged messages the consumer may hold.
+    pub prefetch: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Http,
+    Amqp,
+}
+
+/// A two-way link between two nodes; both directions share its latency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkSpec {
+    pub a: String,
+    pub b: String,
+    pub protocol: Protocol,
+    pub latency: LatencySpec,
+}
+
+/// How long something takes, in milliseconds: always the same, or drawn afresh each time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case")]
+pub enum LatencySpec {
+    Constant { ms: f64 },
+    Uniform { min_ms: f64, max_ms: f64 },
+    Exponential { mean_ms: f64 },
+}
+
+/// A checked [`LatencySpec`] in whole microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Latency {
+    Constant(SimDuration),
+    Uniform(SimDuration, SimDuration),
+    Exponential(SimDuration),
+}
+
+impl LatencySpec {
+    /// Checks the numbers; `field` names where they came from in the error.
+    pub fn check(&self, field: &str) -> Result<Latency, Error> {
+        let ms = |v: f64, f: &str| {
+            SimDuration::from_millis_f64(v)
+                .ok_or_else(|| Error::new(format!("{field}.{f}"), Problem::BadDuration(v)))
+        };
+        Ok(match *self {
+            LatencySpec::Constant { ms: v } => Latency::Constant(ms(v, "ms")?),
+            LatencySpec::Uniform { min_ms, max_ms } => {
+                let (lo, hi) = (ms(min_ms, "min_ms")?, ms(max_ms, "max_ms")?);
+                if lo > hi {
+                    return Err(Error::new(format!("{field}.min_ms"), Problem::MinAboveMax));
+                }
+                Latency::Uniform(lo, hi)
+            }
+            LatencySpec::Exponential { mean_ms } => Latency::Exponential(ms(mean_ms, "mean_ms")?),
+        })
+    }
+}
+
+impl Latency {
+    /// The mean of the distribution, which the page shows as "the" latency.
+    pub fn mean(&self) -> SimDuration {
+        match *self {
+            Latency::Constant(d) | Latency::Exponential(d) => d,
+            Latency::Uniform(lo, hi) => {
+                SimDuration::from_micros((lo.as_micros() + hi.as_micros()) / 2)
+            }
+        }
+    }
+}
+
+/// The index of a node in [`Model::nodes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u16);
+
+/// The index of a link in [`Model::links`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LinkId(pub u16);
+
+/// A queue: its broker and its index among that broker's queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QueueId {
+    pub broker: NodeId,
+    pub index: u16,
+}
+
+/// A validated scenario, with names resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub seed: u64,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub id: String,
+    pub label: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Role {
+    Service(Service),
+    Broker(Broker),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    pub workers: u32,
+    pub processing: Latency,
+    pub on_trigger: Vec<Action>,
+    pub on_request: Vec<Action>,
+    pub on_message: Vec<Action>,
+}
+
+/// A resolved [`Step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Work,
+    Call { service: NodeId, link: LinkId },
+    Publish { queue: QueueId, link: LinkId },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Broker {
+    pub queues: Vec<Queue>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    pub consumer: NodeId,
+    /// The link the broker delivers over.
+    pub link: LinkId,
+    pub prefetch: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub a: NodeId,
+    pub b: NodeId,
+    pub protocol: Protocol,
+    pub latency: Latency,
+}
+
+impl Link {
+    /// The node at the other end from `from`.
+    pub fn other(&self, from: NodeId) -> NodeId {
+        if self.a == from {
+            self.b
+        } else {
+            self.a
+        }
+    }
+}
+
+/// More nodes or links than this is not a diagram anyone can read.
+const MAX_NODES: usize = 64;
+const MAX_LINKS: usize = 256;
+/// Bounds that keep a typo from allocating a huge pool.
+const MAX_WORKERS: u32 = 1024;
+const MAX_STEPS: usize = 64;
+
+impl Scenario {
+    /// Checks the scenario and resolves its names; the first problem found is the error.
+    pub fn validate(&self) -> Result<Model, Error> {
+        if self.nodes.len() > MAX_NODES {
+            return Err(Error::new("nodes", Problem::TooMany(MAX_NODES)));
+        }
+        if self.links.len() > MAX_LINKS {
+            return Err(Error::new("links", Problem::TooMany(MAX_LINKS)));
+        }
+
+        // Names first, so that every later lookup can resolve.
+        let ids: Vec<&str> = self.nodes.iter().map(NodeSpec::id).collect();
+        for (i, id) in ids.iter().enumerate() {
+            if id.trim().is_empty() {
+                return Err(Error::new(format!("nodes[{i}].id"), Problem::Empty));
+            }
+            if ids[..i].contains(id) {
+                return Err(Error::new(
+                    format!("nodes[{i}].id"),
+                    Problem::Duplicate(id.to_string()),
+                ));
+            }
+        }
+        let node = |field: String, name: &str| {
+            ids.iter()
+                .position(|id| *id == name)
+                .map(|i| NodeId(i as u16))
+                .ok_or_else(|| Error::new(field, Problem::UnknownNode(name.to_string())))
+        };
+
+        let mut links = Vec::with_capacity(self.links.len());
+        for (i, l) in self.links.iter().enumerate() {
+            let f = format!("links[{i}]");
+            let (a, b) = (node(format!("{f}.a"), &l.a)?, node(format!("{f}.b"), &l.b)?);
+            if a == b {
+                return Err(Error::new(format!("{f}.b"), Problem::SelfLink));
+            }
+            let latency = l.latency.check(&format!("{f}.latency"))?;
+            links.push(Link { a, b, protocol: l.protocol, latency });
+        }
+        let link_between = |field: String, x: NodeId, y: NodeId, protocol: Protocol| {
+            links
+                .iter()
+                .position(|l| {
+                    l.protocol == protocol && ((l.a, l.b) == (x, y) || (l.b, l.a) == (x, y))
+                })
+                .map(|i| LinkId(i as u16))
+                .ok_or_else(|| {
+                    Error::new(
+                        field,
+                        Problem::NoLink {
+                            a: ids[x.0 as usize].into(),
+                            b: ids[y.0 as usize].into(),
+                            protocol,
+                        },
+                    )
+                })
+        };
+
+        // Queues next, so that publish steps can name them.
+        let mut queues: Vec<Vec<Queue>> = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            let NodeSpec::Broker(b) = n else { continue };
+            for (q, spec) in b.queues.iter().enumerate() {
+                let f = format!("nodes[{i}].queues[{q}]");
+                if spec.name.trim().is_empty() {
+                    return Err(Error::new(format!("{f}.name"), Problem::Empty));
+                }
+                if b.queues[..q].iter().any(|o| o.name == spec.name) {
+                    return Err(Error::new(
+                        format!("{f}.name"),
+                        Problem::Duplicate(spec.name.clone()),
+                    ));
+                }
+                let consumer = node(format!("{f}.consumer"), &spec.consumer)?;
+                if !matches!(self.nodes[consumer.0 as usize], NodeSpec::Service(_)) {
+                    return Err(Error::new(
+                        format!("{f}.consumer"),
+                        Problem::NotAService(spec.consumer.clone()),
+                    ));
+                }
+                if spec.prefetch == 0 || spec.prefetch > MAX_WORKERS {
+                    return Err(Error::new(
+                        format!("{f}.prefetch"),
+                        Problem::OutOfRange(1, MAX_WORKERS),
+                    ));
+                }
+                let link = link_between(
+                    format!("{f}.consumer"),
+                    NodeId(i as u16),
+                    consumer,
+                    Protocol::Amqp,
+                )?;
+                queues[i].push(Queue {
+                    name: spec.name.clone(),
+                    consumer,
+                    link,
+                    prefetch: spec.prefetch,
+                });
+            }
+        }
+
+        let queue_names = queues_of(&self.nodes);
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for (i, n) in self.nodes.iter().enumerate() {
+            let me = NodeId(i as u16);
+            let role = match n {
+                NodeSpec::Broker(_) => {
+                    Role::Broker(Broker { queues: std::mem::take(&mut queues[i]) })
+                }
+                NodeSpec::Service(s) => {
+                    let f = format!("nodes[{i}]");
+                    if s.workers == 0 || s.workers > MAX_WORKERS {
+                        return Err(Error::new(
+                            format!("{f}.workers"),
+                            Problem::OutOfRange(1, MAX_WORKERS),
+                        ));
+                    }
+                    let steps = |name: &str, steps: &[Step]| -> Result<Vec<Action>, Error> {
+                        if steps.len() > MAX_STEPS {
+                            return Err(Error::new(
+                                format!("{f}.{name}"),
+                                Problem::TooMany(MAX_STEPS),
+                            ));
+                        }
+                        steps
+                            .iter()
+                            .enumerate()
+                            .map(|(k, step)| {
+                                let sf = format!("{f}.{name}[{k}]");
+                                self.resolve(step, me, &sf, &node, &link_between, &queue_names)
+                            })
+                            .collect()
+                    };
+                    Role::Service(Service {
+                        workers: s.workers,
+                        processing: s.processing.check(&format!("{f}.processing"))?,
+                        on_trigger: steps("on_trigger", &s.on_trigger)?,
+                        on_request: steps("on_request", &s.on_request)?,
+                        on_message: steps("on_message", &s.on_message)?,
+                    })
+                }
+            };
+            nodes.push(Node { id: n.id().to_string(), label: n.label().to_string(), role });
+        }
+
+        Ok(Model { name: self.name.clone(), seed: self.seed, nodes, links })
+    }
+
+    fn resolve(
+        &self,
+        step: &Step,
+        me: NodeId,
+        field: &str,
+        node: &dyn Fn(String, &str) -> Result<NodeId, Error>,
+        link_between: &dyn Fn(String, NodeId, NodeId, Protocol) -> Result<LinkId, Error>,
+        queue_names: &[Vec<&str>],
+    ) -> Result<Action, Error> {
+        Ok(match step {
+            Step::Work => Action::Work,
+            Step::Call { service } => {
+                let to = node(format!("{field}.service"), service)?;
+                if !matches!(self.nodes[to.0 as usize], NodeSpec::Service(_)) || to == me {
+                    return Err(Error::new(
+                        format!("{field}.service"),
+                        Problem::NotAService(service.clone()),
+                    ));
+                }
+                let link = link_between(format!("{field}.service"), me, to, Protocol::Http)?;
+                Action::Call { service: to, link }
+            }
+            Step::Publish { broker, queue } => {
+                let b = node(format!("{field}.broker"), broker)?;
+                let Some(index) = queue_names[b.0 as usize].iter().position(|q| q == queue) else {
+                    return Err(Error::new(
+                        format!("{field}.queue"),
+                        Problem::UnknownQueue(queue.clone()),
+                    ));
+                };
+                let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
+                Action::Publish { queue: QueueId { broker: b, index: index as u16 }, link }
+            }
+        })
+    }
+}
+
+/// Each node's queue names, empty for services.
+fn queues_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
+    nodes
+        .iter()
+        .map(|n| match n {
+            NodeSpec::Broker(b) => b.queues.iter().map(|q| q.name.as_str()).collect(),
+            NodeSpec::Service(_) => Vec::new(),
+        })
+        .collect()
+}
+
+impl NodeSpec {
+    pub fn id(&self) -> &str {
+        match self {
+            NodeSpec::Service(s) => &s.id,
+            NodeSpec::Broker(b) => &b.id,
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            NodeSpec::Service(s) => &s.label,
+            NodeSpec::Broker(b) => &b.label,
+        }
+    }
+}
+
+impl Model {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    pub fn node_named(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.id == name).map(|i| NodeId(i as u16))
+    }
+
+    pub fn link(&self, id: LinkId) -> &Link {
+        &self.links[id.0 as usize]
+    }
+
+    /// The queue's definition, if `id` names one.
+    pub fn queue(&self, id: QueueId) -> Option<&Queue> {
+        match &self.nodes.get(id.broker.0 as usize)?.role {
+            Role::Broker(b) => b.queues.get(id.index as usize),
+            Role::Service(_) => None,
+        }
+    }
+}

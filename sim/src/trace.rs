@@ -1,0 +1,224 @@
+//! The trace: every happening in a run as a typed event, in the order the engine applied them.
+//! It is the one interface between the simulator and what draws it; the app, the metrics and
+//! the tests read it, and nothing else of the engine's insides.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::scenario::{LinkId, NodeId, QueueId};
+use crate::time::{SimDuration, SimTime};
+
+/// One message on the wire (a request, a response, a publish, a delivery, ...). Every envelope
+/// has its own id; the ids inside [`Payload`] tie it to what caused it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct MsgId(pub u64);
+
+/// A unit of work a service takes on: a reader's trigger, a request, a delivered message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct JobId(pub u64);
+
+/// What an envelope carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    HttpRequest,
+    /// The answer to the request with this id.
+    HttpResponse {
+        request: MsgId,
+    },
+    /// A message handed to a broker queue; its envelope id is the message's id from here on.
+    Publish {
+        queue: QueueId,
+    },
+    /// The broker's word that it has stored the publish with this id. It says nothing of any
+    /// consumer.
+    Confirm {
+        publish: MsgId,
+    },
+    /// The broker hands the message (the id of its publish) to the queue's consumer.
+    Deliver {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+    },
+    /// The consumer is done with the delivery `tag`; the broker may forget the message.
+    Ack {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+    },
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The reader started a job on a service.
+    Triggered {
+        node: NodeId,
+        job: JobId,
+    },
+    /// An envelope left `from` on `link` and will reach `to` at `arrives`.
+    Sent {
+        msg: MsgId,
+        from: NodeId,
+        to: NodeId,
+        link: LinkId,
+        payload: Payload,
+        arrives: SimTime,
+    },
+    /// The envelope reached its destination.
+    Received {
+        msg: MsgId,
+        node: NodeId,
+    },
+    /// Every worker was busy, so the job waits in the inbox (`waiting` jobs, this one included).
+    JobQueued {
+        node: NodeId,
+        job: JobId,
+        waiting: u32,
+    },
+    /// A worker took the job.
+    JobStarted {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+    },
+    /// The worker is busy with the job's own work until `until`.
+    WorkStarted {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        until: SimTime,
+    },
+    WorkDone {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+    },
+    /// The worker sent the request and is blocked until the response arrives.
+    CallBlocked {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        request: MsgId,
+    },
+    /// The response arrived; the worker was blocked for `waited`.
+    CallReturned {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        request: MsgId,
+        waited: SimDuration,
+    },
+    /// The worker finished every step; its response or ack, if any, is on its way.
+    JobDone {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+    },
+    /// The broker stored a published message; `ready` messages now wait in the queue.
+    Enqueued {
+        queue: QueueId,
+        message: MsgId,
+        ready: u32,
+    },
+    /// The broker took the message off the ready list to deliver it.
+    Dequeued {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+        ready: u32,
+    },
+    /// The consumer's ack reached the broker, which forgot the message.
+    Acked {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+    },
+    /// A setting changed; it applies to what starts after now.
+    LinkLatencyChanged {
+        link: LinkId,
+    },
+    ProcessingChanged {
+        node: NodeId,
+    },
+}
+
+/// An event with its time and its place in the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// 0 for the run's first event, counting up without gaps.
+    pub seq: u64,
+    pub at: SimTime,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The newest events of a run, at most `capacity` of them, so that a long run stays bounded.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    events: VecDeque<Event>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl Trace {
+    pub fn new(capacity: usize) -> Trace {
+        Trace { events: VecDeque::new(), capacity: capacity.max(1), next_seq: 0 }
+    }
+
+    pub(crate) fn push(&mut self, at: SimTime, kind: EventKind) {
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event { seq: self.next_seq, at, kind });
+        self.next_seq += 1;
+    }
+
+    /// How many events the run has had, including those no longer kept.
+    pub fn len(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next_seq == 0
+    }
+
+    /// The kept events with `seq >= from`, oldest first. A reader that falls more than
+    /// `capacity` events behind misses the oldest ones; [`Trace::first_kept`] tells.
+    pub fn since(&self, from: u64) -> impl Iterator<Item = &Event> {
+        let first = self.first_kept();
+        let skip = from.saturating_sub(first).min(self.events.len() as u64) as usize;
+        self.events.range(skip..)
+    }
+
+    /// The seq of the oldest kept event.
+    pub fn first_kept(&self) -> u64 {
+        self.next_seq - self.events.len() as u64
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn keeps_only_the_newest() {
+        let mut t = Trace::new(3);
+        for i in 0..5 {
+            t.push(SimTime::from_micros(i), EventKind::ProcessingChanged { node: NodeId(0) });
+        }
+        assert_eq!(t.len(), 5);
+        assert_eq!(t.first_kept(), 2);
+        assert_eq!(t.since(0).map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(t.since(4).map(|e| e.seq).collect::<Vec<_>>(), [4]);
+        assert_eq!(t.since(9).count(), 0);
+    }
+}

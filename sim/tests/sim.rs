@@ -1,0 +1,442 @@
+//! The simulator's rules, checked from the outside: only through the public API and the trace.
+//! Every test runs natively (`cargo test`) and in wasm (`wasm-pack test --node sim`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use callflow_sim::scenario::{LatencySpec, NodeSpec, Step};
+use callflow_sim::{
+    figures, Event, EventKind, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration, SimTime,
+};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn ms(v: u64) -> SimTime {
+    SimTime::from_micros(v * 1000)
+}
+
+fn node(sim: &Sim, id: &str) -> NodeId {
+    sim.model().node_named(id).expect("figure has this node")
+}
+
+fn events(sim: &Sim) -> Vec<Event> {
+    assert_eq!(sim.trace().first_kept(), 0, "the test needs the whole trace");
+    sim.trace().since(0).cloned().collect()
+}
+
+/// Runs `scenario`, triggering `a` at each of `at` (milliseconds), until idle.
+fn run(scenario: &Scenario, at: &[u64]) -> Sim {
+    let mut sim = Sim::new(scenario).expect("valid scenario");
+    let a = node(&sim, "a");
+    for &t in at {
+        sim.run_until(ms(t));
+        sim.trigger(a).expect("a is a service");
+    }
+    sim.run_until_idle(100_000);
+    sim
+}
+
+/// Replays the trace one event at a time and checks what must hold at every point.
+#[derive(Default)]
+struct Checker {
+    sent: BTreeMap<MsgId, Event>,
+    received: BTreeSet<MsgId>,
+    published: BTreeSet<MsgId>,
+    acked: BTreeSet<MsgId>,
+    last_at: SimTime,
+    seen: u64,
+}
+
+impl Checker {
+    fn feed(&mut self, sim: &Sim) {
+        for e in sim.trace().since(self.seen) {
+            assert_eq!(e.seq, self.seen, "trace seqs run without gaps");
+            assert!(e.at >= self.last_at, "time never goes back: {e:?}");
+            self.seen += 1;
+            self.last_at = e.at;
+            match &e.kind {
+                EventKind::Sent { msg, arrives, payload, .. } => {
+                    assert!(*arrives >= e.at);
+                    assert!(self.sent.insert(*msg, e.clone()).is_none(), "ids are unique");
+                    if let Payload::Ack { message, .. } = payload {
+                        assert!(self.published.contains(message), "ack of a published message");
+                    }
+                }
+                EventKind::Received { msg, .. } => {
+                    let sent = self.sent.get(msg).expect("nothing is received before it was sent");
+                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
+                    assert_eq!(e.at, arrives, "received when the link said it would be");
+                    assert!(self.received.insert(*msg), "received once");
+                }
+                EventKind::Enqueued { message, .. } => {
+                    assert!(self.received.contains(message), "stored after the publish arrived");
+                    self.published.insert(*message);
+                }
+                EventKind::Acked { message, .. } => {
+                    assert!(self.acked.insert(*message), "acked once");
+                }
+                _ => {}
+            }
+        }
+
+        // Every envelope sent is received or still on the wire, and nothing else is on it.
+        let on_wire: BTreeSet<MsgId> = sim.in_flight().map(|e| e.id).collect();
+        let unreceived: BTreeSet<MsgId> =
+            self.sent.keys().filter(|m| !self.received.contains(m)).copied().collect();
+        assert_eq!(on_wire, unreceived);
+
+        // Every published message is waiting, delivered and unacked, or acked.
+        let held: usize = sim
+            .model()
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match &n.role {
+                callflow_sim::scenario::Role::Broker(b) => Some((i, b.queues.len())),
+                _ => None,
+            })
+            .flat_map(|(i, k)| (0..k).map(move |q| (i, q)))
+            .map(|(i, q)| {
+                let id = callflow_sim::QueueId { broker: NodeId(i as u16), index: q as u16 };
+                let (ready, unacked) = sim.queue_holding(id).expect("queue exists");
+                ready + unacked
+            })
+            .sum();
+        assert_eq!(self.published.len(), held + self.acked.len());
+    }
+}
+
+/// Steps one event at a time, checking after each.
+fn step_checked(sim: &mut Sim, max: usize) -> Checker {
+    let mut c = Checker::default();
+    c.feed(sim);
+    for _ in 0..max {
+        let due = sim.next_due();
+        match sim.step() {
+            Some(t) => assert_eq!(Some(t), due, "step runs the earliest event"),
+            None => break,
+        }
+        c.feed(sim);
+    }
+    c
+}
+
+fn with_latencies(mut s: Scenario, link: LatencySpec, work: LatencySpec) -> Scenario {
+    for l in &mut s.links {
+        l.latency = link;
+    }
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            svc.processing = work;
+        }
+    }
+    s
+}
+
+fn set_processing(s: &mut Scenario, id: &str, ms: f64) {
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            if svc.id == id {
+                svc.processing = LatencySpec::Constant { ms };
+            }
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a hash whose definition fits in a line and never changes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn random_hybrid(seed: u64) -> Scenario {
+    let mut s = with_latencies(
+        figures::hybrid(),
+        LatencySpec::Exponential { mean_ms: 35.0 },
+        LatencySpec::Uniform { min_ms: 10.0, max_ms: 300.0 },
+    );
+    s.seed = seed;
+    s
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn same_seed_same_trace() {
+    let at = [0, 5, 10, 400, 401, 2000];
+    let one = events(&run(&random_hybrid(7), &at));
+    let two = events(&run(&random_hybrid(7), &at));
+    assert_eq!(one, two);
+    let other = events(&run(&random_hybrid(8), &at));
+    assert_ne!(one, other, "the seed matters when latencies are drawn");
+}
+
+/// The same number natively and in wasm: the run depends on nothing but its inputs.
+#[wasm_bindgen_test(unsupported = test)]
+fn trace_hash_is_the_same_everywhere() {
+    let sim = run(&random_hybrid(7), &[0, 5, 10, 400, 401, 2000]);
+    let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
+    assert_eq!(sim.trace().len(), 184);
+    assert_eq!(fnv1a(json.as_bytes()), 17_335_389_513_102_819_776);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn invariants_hold_at_every_step_on_many_seeds() {
+    for seed in 0..40 {
+        for fig in [figures::request_response(), figures::broker(), figures::hybrid()] {
+            let mut s = with_latencies(
+                fig,
+                LatencySpec::Exponential { mean_ms: 20.0 },
+                LatencySpec::Exponential { mean_ms: 50.0 },
+            );
+            s.seed = seed;
+            let mut sim = Sim::new(&s).unwrap();
+            let a = node(&sim, "a");
+            let mut c = Checker::default();
+            // Triggers land between events, as a reader's clicks would.
+            let mut r = callflow_sim::rng::Rng::new(seed);
+            for _ in 0..12 {
+                sim.run_until(sim.now() + SimDuration::from_micros(r.between(0, 80_000)));
+                c.feed(&sim);
+                sim.trigger(a).unwrap();
+                c.feed(&sim);
+            }
+            let rest = step_checked(&mut sim, 10_000);
+            assert!(sim.next_due().is_none(), "the run ends");
+            assert_eq!(rest.sent.len(), rest.received.len(), "everything arrived in the end");
+            assert_eq!(rest.published, rest.acked, "every message was consumed in the end");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn request_response_blocks_the_caller_for_the_whole_exchange() {
+    let sim = run(&figures::request_response(), &[0]);
+    let waited: Vec<SimDuration> = events(&sim)
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::CallReturned { waited, .. } => Some(waited),
+            _ => None,
+        })
+        .collect();
+    // 60 ms there, 400 ms of B's work, 60 ms back.
+    assert_eq!(waited, [SimDuration::from_millis(520)]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_single_worker_caller_starts_no_other_call_while_blocked() {
+    let mut sim = Sim::new(&figures::request_response()).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..3 {
+        sim.trigger(a).unwrap();
+    }
+    step_checked(&mut sim, 1_000);
+
+    let mut blocked = false;
+    let mut calls = 0;
+    for e in events(&sim) {
+        match e.kind {
+            EventKind::Sent { from, payload: Payload::HttpRequest, .. } if from == a => {
+                assert!(!blocked, "a second request left while A was blocked");
+                calls += 1;
+            }
+            EventKind::CallBlocked { node, .. } if node == a => blocked = true,
+            EventKind::CallReturned { node, .. } if node == a => blocked = false,
+            _ => {}
+        }
+    }
+    assert_eq!(calls, 3, "the queued triggers ran in turn");
+    let queued =
+        events(&sim).iter().filter(|e| matches!(e.kind, EventKind::JobQueued { .. })).count();
+    assert_eq!(queued, 2);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_publisher_publishes_again_while_earlier_messages_wait() {
+    let mut sim = Sim::new(&figures::broker()).unwrap();
+    let a = node(&sim, "a");
+    let mut max_ready = 0;
+    for t in [0, 100, 200, 300] {
+        sim.run_until(ms(t));
+        sim.trigger(a).unwrap();
+    }
+    sim.run_until(ms(400));
+    for e in events(&sim) {
+        if let EventKind::Enqueued { ready, .. } = e.kind {
+            max_ready = max_ready.max(ready);
+        }
+        assert!(!matches!(e.kind, EventKind::CallBlocked { .. }), "nobody blocks in figure 2");
+    }
+    let published = events(&sim)
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Sent { payload: Payload::Publish { .. }, .. }))
+        .count();
+    assert_eq!(published, 4, "A published each time it was asked, at once");
+    assert!(max_ready >= 2, "messages waited in the queue meanwhile ({max_ready})");
+
+    // The consumer has finished none of them yet: A did not wait for it.
+    let acked = events(&sim).iter().filter(|e| matches!(e.kind, EventKind::Acked { .. })).count();
+    assert_eq!(acked, 0);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_confirm_comes_from_the_broker_before_any_consumer_has_the_message() {
+    let sim = run(&figures::broker(), &[0]);
+    let ev = events(&sim);
+    let broker = node(&sim, "broker");
+    let confirm = ev
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Sent { payload: Payload::Confirm { .. }, .. }))
+        .expect("a confirm");
+    let EventKind::Sent { from, .. } = confirm.kind else { unreachable!() };
+    assert_eq!(from, broker);
+    let ack = ev.iter().find(|e| matches!(e.kind, EventKind::Acked { .. })).expect("an ack");
+    assert!(confirm.at < ack.at);
+}
+
+/// When A's reply arrived, and when C finished its work.
+fn hybrid_times(c_ms: f64) -> (SimTime, SimDuration, SimTime) {
+    let mut s = figures::hybrid();
+    set_processing(&mut s, "c", c_ms);
+    let sim = run(&s, &[0]);
+    let (a, c) = (node(&sim, "a"), node(&sim, "c"));
+    let ev = events(&sim);
+    let (replied, waited) = ev
+        .iter()
+        .find_map(|e| match e.kind {
+            EventKind::CallReturned { node, waited, .. } if node == a => Some((e.at, waited)),
+            _ => None,
+        })
+        .expect("A got its reply");
+    let c_done = ev
+        .iter()
+        .find_map(|e| match e.kind {
+            EventKind::WorkDone { node, .. } if node == c => Some(e.at),
+            _ => None,
+        })
+        .expect("C did its work");
+    (replied, waited, c_done)
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn hybrid_answers_a_before_slow_c_is_done_and_a_does_not_wait_for_c() {
+    let (replied, waited_fast, _) = hybrid_times(10.0);
+    let (replied_slow, waited_slow, c_done) = hybrid_times(5_000.0);
+    assert!(replied_slow < c_done, "A had its reply before C finished");
+    assert_eq!(replied, replied_slow);
+    // 60 ms there, 250 ms of B's work, 60 ms back; C's time is not in it.
+    assert_eq!(waited_fast, SimDuration::from_millis(370));
+    assert_eq!(waited_slow, waited_fast);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn hybrid_b_publishes_before_it_answers() {
+    let sim = run(&figures::hybrid(), &[0]);
+    let b = node(&sim, "b");
+    let ev = events(&sim);
+    let position = |want: fn(&Payload) -> bool| {
+        ev.iter().position(|e| matches!(&e.kind, EventKind::Sent { from, payload, .. } if *from == b && want(payload)))
+    };
+    let publish = position(|p| matches!(p, Payload::Publish { .. })).expect("B published");
+    let reply = position(|p| matches!(p, Payload::HttpResponse { .. })).expect("B replied");
+    assert!(publish < reply);
+    assert_eq!(ev[publish].at, ev[reply].at, "B did not wait between the two");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_new_latency_applies_to_new_messages_only() {
+    let mut sim = Sim::new(&figures::request_response()).unwrap();
+    let a = node(&sim, "a");
+    sim.trigger(a).unwrap();
+    let before: Vec<_> = sim.in_flight().map(|e| (e.id, e.arrives)).collect();
+    sim.run_until(ms(10));
+    sim.set_link_latency(callflow_sim::LinkId(0), LatencySpec::Constant { ms: 1000.0 }).unwrap();
+    let after: Vec<_> = sim.in_flight().map(|e| (e.id, e.arrives)).collect();
+    assert_eq!(before, after, "the request on the wire keeps its arrival time");
+    sim.run_until_idle(1_000);
+    let response = events(&sim)
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::Sent { payload: Payload::HttpResponse { .. }, arrives, .. } => {
+                Some(arrives - e.at)
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(response, SimDuration::from_millis(1000), "the response took the new latency");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_settings_are_errors_and_change_nothing() {
+    let mut sim = Sim::new(&figures::hybrid()).unwrap();
+    let before = sim.model().clone();
+    for bad in [-1.0, f64::NAN, f64::INFINITY, 1e12] {
+        let err = sim
+            .set_link_latency(callflow_sim::LinkId(0), LatencySpec::Constant { ms: bad })
+            .unwrap_err();
+        assert!(matches!(err.problem(), Problem::BadDuration(_)), "{err}");
+        assert!(sim.set_processing(node(&sim, "b"), LatencySpec::Constant { ms: bad }).is_err());
+    }
+    assert!(sim.set_processing(node(&sim, "broker"), LatencySpec::Constant { ms: 1.0 }).is_err());
+    assert!(sim
+        .set_link_latency(callflow_sim::LinkId(99), LatencySpec::Constant { ms: 1.0 })
+        .is_err());
+    assert!(sim.trigger(NodeId(99)).is_err());
+    assert_eq!(sim.model(), &before);
+    assert!(sim.trace().is_empty());
+}
+
+fn first_service(s: &mut Scenario) -> &mut callflow_sim::scenario::ServiceSpec {
+    s.nodes
+        .iter_mut()
+        .find_map(|n| match n {
+            NodeSpec::Service(svc) => Some(svc),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_scenarios_are_typed_errors_that_name_the_field() {
+    let mut unknown = figures::hybrid();
+    first_service(&mut unknown).on_trigger = vec![Step::Call { service: "nobody".into() }];
+    let err = Sim::new(&unknown).unwrap_err();
+    assert_eq!(err.field(), "nodes[0].on_trigger[0].service");
+    assert_eq!(err.problem(), &Problem::UnknownNode("nobody".into()));
+
+    let mut negative = figures::request_response();
+    negative.links[0].latency = LatencySpec::Constant { ms: -5.0 };
+    assert_eq!(Sim::new(&negative).unwrap_err().field(), "links[0].latency.ms");
+
+    let mut nan = figures::broker();
+    first_service(&mut nan).processing = LatencySpec::Exponential { mean_ms: f64::NAN };
+    assert_eq!(Sim::new(&nan).unwrap_err().field(), "nodes[0].processing.mean_ms");
+
+    let mut zero = figures::request_response();
+    first_service(&mut zero).workers = 0;
+    let err = Sim::new(&zero).unwrap_err();
+    assert_eq!(err.field(), "nodes[0].workers");
+    assert_eq!(err.to_string(), "nodes[0].workers: must be between 1 and 1024");
+
+    let mut no_link = figures::request_response();
+    no_link.links.clear();
+    assert!(matches!(Sim::new(&no_link).unwrap_err().problem(), Problem::NoLink { .. }));
+
+    let mut wrong_protocol = figures::request_response();
+    wrong_protocol.links[0].protocol = callflow_sim::Protocol::Amqp;
+    assert!(matches!(Sim::new(&wrong_protocol).unwrap_err().problem(), Problem::NoLink { .. }));
+
+    let mut dup = figures::hybrid();
+    let copy = dup.nodes[0].clone();
+    dup.nodes.push(copy);
+    assert!(matches!(Sim::new(&dup).unwrap_err().problem(), Problem::Duplicate(_)));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_long_run_keeps_a_bounded_trace() {
+    let s = figures::broker();
+    let mut sim = Sim::from_model(s.validate().unwrap(), 500);
+    let a = node(&sim, "a");
+    for i in 0..1_000 {
+        sim.run_until(ms(i * 10));
+        sim.trigger(a).unwrap();
+    }
+    sim.run_until_idle(1_000_000);
+    assert!(sim.trace().len() > 10_000);
+    assert_eq!(sim.trace().since(0).count(), 500);
+}

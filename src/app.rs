@@ -1,0 +1,61 @@
+//! The page: an introduction, the three figures in order, and a word on what lies beyond them.
+
+use leptos::prelude::*;
+
+use crate::catalog::FigureKind;
+use crate::components::Figure;
+use crate::live::{media_matches, prefers_reduced_motion};
+
+/// Below this width the figures stack their boxes vertically.
+const NARROW: &str = "(max-width: 600px)";
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let tall = RwSignal::new(media_matches(NARROW));
+    let handle = window_event_listener(leptos::ev::resize, move |_| {
+        let now = media_matches(NARROW);
+        if tall.get_untracked() != now {
+            tall.set(now);
+        }
+    });
+    on_cleanup(move || handle.remove());
+    let autoplay = !prefers_reduced_motion();
+
+    view! {
+        <header class="intro">
+            <h1>"callflow"</h1>
+            <p class="lede">"How microservices talk to each other, as live simulations you can poke."</p>
+            <p>
+                "Services talk in two ways. "<strong>"Synchronously"</strong>", one asks another over HTTP \
+                and waits for the answer before it can go on. "<strong>"Asynchronously"</strong>", one hands \
+                a message to a broker and goes on at once; whoever the message is for picks it up in its own \
+                time. Real systems mix the two."
+            </p>
+            <p>
+                "Each figure below is a small simulation running in this page. Press its button to start \
+                something, change the speed, step one event at a time, and change how slow each link and \
+                each service is. Tokens on the links are messages: "
+                <span class="key request">"req"</span>" an HTTP request, "
+                <span class="key response">"res"</span>" its response, "
+                <span class="key publish">"msg"</span>" a message for the broker or from it, "
+                <span class="key confirm">"ok"</span>" the broker's confirm, "
+                <span class="key ack">"ack"</span>" a consumer's acknowledgement."
+            </p>
+            {(!autoplay).then(|| view! {
+                <p class="hint">"Your system asks for reduced motion, so the figures start paused. Press Play or Step."</p>
+            })}
+        </header>
+        <main>
+            {FigureKind::ALL.into_iter().map(|kind| view! { <Figure kind=kind tall=tall autoplay=autoplay /> }).collect_view()}
+        </main>
+        <footer class="beyond">
+            <h2>"Beyond the three"</h2>
+            <p>
+                "GraphQL mixes both styles in one API: queries and mutations are a request and its \
+                response, like Figure 1, while a subscription keeps a connection open over which the \
+                server pushes messages as things happen, like the delivery side of Figure 2."
+            </p>
+        </footer>
+    }
+}

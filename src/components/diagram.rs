@@ -1,0 +1,184 @@
+//! The figure's picture: services and the broker as labelled boxes, HTTP and AMQP links drawn
+//! apart, messages as tokens moving along the links, the broker's queue, and who is waiting.
+
+use callflow_sim::scenario::Role;
+use callflow_sim::Protocol;
+use leptos::prelude::*;
+
+use crate::geometry::{self, Layout};
+use crate::live::Live;
+use crate::playback::{Frame, NodeState, NodeView};
+
+/// How many queue slots the broker box draws; more waiting messages show as a count.
+const SLOTS: usize = 6;
+
+/// The state line under a node, in words.
+pub fn state_text(n: &NodeView) -> String {
+    let mut s = match &n.state {
+        NodeState::Idle => "idle".to_string(),
+        NodeState::Working { left } => format!("working · {left} left"),
+        NodeState::Waiting { on, for_ } => format!("waiting for {on} · {for_}"),
+        NodeState::Broker => String::new(),
+    };
+    if n.inbox > 0 {
+        s.push_str(&format!(" · {} in inbox", n.inbox));
+    }
+    s
+}
+
+fn state_class(n: &NodeView) -> &'static str {
+    match n.state {
+        NodeState::Idle => "idle",
+        NodeState::Working { .. } => "working",
+        NodeState::Waiting { .. } => "waiting",
+        NodeState::Broker => "broker",
+    }
+}
+
+/// The SVG of one figure, redrawn from its frame.
+#[component]
+pub fn Diagram(
+    /// The figure to draw.
+    live: Live,
+) -> impl IntoView {
+    let kind = live.kind;
+    let model = kind.scenario().validate().expect("built-in figures are valid");
+    let frame = live.frame;
+    let title_id = format!("{}-diagram-title", kind.slug());
+    let labelled_by = title_id.clone();
+
+    // The parts that only move when the layout changes: links and boxes.
+    let model_for_static = model.clone();
+    let statics = move || {
+        let layout = Layout::of(kind, live.tall.get());
+        let model = &model_for_static;
+        let links = model
+            .links
+            .iter()
+            .map(|l| {
+                let (a, b) = (model.node(l.a), model.node(l.b));
+                let (pa, pb) = (layout.centre(&a.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }), layout.centre(&b.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }));
+                let (wa, ha) = geometry::box_size(matches!(a.role, Role::Broker(_)));
+                let (wb, hb) = geometry::box_size(matches!(b.role, Role::Broker(_)));
+                let s = geometry::edge_point(pa, wa, ha, pb);
+                let e = geometry::edge_point(pb, wb, hb, pa);
+                let (class, name) = match l.protocol {
+                    Protocol::Http => ("link http", "HTTP"),
+                    Protocol::Amqp => ("link amqp", "AMQP"),
+                };
+                let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
+                let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();
+                let (lx, ly) = if vertical { (mx + 16.0, my + 5.0) } else { (mx, my - 18.0) };
+                view! {
+                    <g class=class>
+                        <line x1=s.x y1=s.y x2=e.x y2=e.y />
+                        <text class="link-label" x=lx y=ly text-anchor=if vertical { "start" } else { "middle" }>{name}</text>
+                    </g>
+                }
+            })
+            .collect_view();
+        let nodes = model
+            .nodes
+            .iter()
+            .map(|n| {
+                let c = layout.centre(&n.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 });
+                let is_broker = matches!(n.role, Role::Broker(_));
+                let (w, h) = geometry::box_size(is_broker);
+                let id = n.id.clone();
+                let id_for_state = id.clone();
+                let view_of = move |f: &Frame| f.node(&id).cloned();
+                let class = move || {
+                    let st = frame.with(|f| view_of(f)).map_or("idle", |v| state_class(&v));
+                    format!("node {st}")
+                };
+                let state = move || frame.with(|f| f.node(&id_for_state).map(state_text)).unwrap_or_default();
+                let label_y = if is_broker { c.y - h / 2.0 + 24.0 } else { c.y + 6.0 };
+                let queue = is_broker.then(|| queue_view(frame, c, h));
+                view! {
+                    <g class=class data-node=n.id.clone()>
+                        <rect x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
+                        <text class="node-label" x=c.x y=label_y text-anchor="middle">{n.label.clone()}</text>
+                        {queue}
+                        <text class="node-state" x=c.x y=c.y + h / 2.0 + 22.0 text-anchor="middle" data-test="node-state">
+                            {state}
+                        </text>
+                    </g>
+                }
+            })
+            .collect_view();
+        view! {
+            <g class="links">{links}</g>
+            <g class="nodes">{nodes}</g>
+        }
+    };
+
+    let view_box = move || {
+        let l = Layout::of(kind, live.tall.get());
+        format!("0 0 {} {}", l.width, l.height)
+    };
+
+    view! {
+        <svg class="diagram" viewBox=view_box role="img" aria-labelledby=labelled_by
+            data-test="diagram">
+            <title id=title_id>{describe(kind)}</title>
+            {statics}
+            <g class="tokens">
+                <For
+                    each=move || frame.with(|f| f.tokens.iter().map(|t| (t.id, t.kind, t.label)).collect::<Vec<_>>())
+                    key=|t| t.0
+                    let((id, kind, label))
+                >
+                    <g
+                        class=format!("token {kind}")
+                        data-token=kind
+                        transform=move || {
+                            frame.with(|f| f.token(id).map(|t| format!("translate({:.1} {:.1})", t.x, t.y)))
+                                .unwrap_or_default()
+                        }
+                    >
+                        <rect x="-18" y="-10" width="36" height="20" rx="10" />
+                        <text y="4" text-anchor="middle">{label}</text>
+                    </g>
+                </For>
+            </g>
+        </svg>
+    }
+}
+
+/// The broker's queue: slots for waiting messages and the counts.
+fn queue_view(frame: RwSignal<Frame>, c: geometry::Point, h: f64) -> impl IntoView {
+    let slot_w = 16.0;
+    let gap = 4.0;
+    let total = SLOTS as f64 * (slot_w + gap) - gap;
+    let x0 = c.x - total / 2.0;
+    let y = c.y - 4.0;
+    let slots = (0..SLOTS)
+        .map(|i| {
+            let filled = move || frame.with(|f| f.queue.as_ref().is_some_and(|q| q.ready > i));
+            view! {
+                <rect class="slot" class:filled=filled x=x0 + i as f64 * (slot_w + gap) y=y width=slot_w height="16" rx="3" />
+            }
+        })
+        .collect_view();
+    let counts = move || {
+        frame.with(|f| {
+            f.queue.as_ref().map(|q| format!("“{}”: {} waiting · {} unacked", q.name, q.ready, q.unacked))
+        })
+    };
+    view! {
+        <g class="queue" data-test="queue">
+            {slots}
+            <text class="queue-count" x=c.x y=c.y + h / 2.0 - 10.0 text-anchor="middle" font-size="12">{counts}</text>
+        </g>
+    }
+}
+
+/// The picture in one sentence, for the SVG's title.
+fn describe(kind: crate::catalog::FigureKind) -> &'static str {
+    use crate::catalog::FigureKind::*;
+    match kind {
+        RequestResponse => "Diagram: Microservice A and Microservice B joined by an HTTP link.",
+        Broker => "Diagram: Microservice A, a message broker and Microservice B, joined by AMQP links.",
+        Hybrid => "Diagram: A joined to B over HTTP; B and C joined through a message broker over AMQP.",
+    }
+}

@@ -1,0 +1,13 @@
+//! The view: one public component per file.
+
+mod controls;
+mod diagram;
+mod figure;
+mod narration_line;
+mod settings;
+
+pub use controls::Controls;
+pub use diagram::Diagram;
+pub use figure::Figure;
+pub use narration_line::NarrationLine;
+pub use settings::Settings;

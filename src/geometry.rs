@@ -1,0 +1,162 @@
+//! Where things are drawn: each figure's layout (wide, and tall for narrow screens), link end
+//! points on box edges, and a token's position along its link at a given time. Pure functions
+//! with native tests.
+
+use callflow_sim::SimTime;
+
+use crate::catalog::FigureKind;
+
+/// A point in the SVG's user units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A node box's size.
+pub const BOX_W: f64 = 150.0;
+pub const BOX_H: f64 = 64.0;
+pub const BROKER_W: f64 = 170.0;
+pub const BROKER_H: f64 = 88.0;
+
+/// How far tokens travel from the link's centre line, so that the two directions do not overlap.
+pub const LANE: f64 = 9.0;
+
+/// The diagram's size and each node's centre, by node id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    pub nodes: Vec<(&'static str, Point)>,
+}
+
+impl Layout {
+    pub fn of(kind: FigureKind, tall: bool) -> Layout {
+        let p = |x, y| Point { x, y };
+        let (width, height, nodes) = match (kind, tall) {
+            (FigureKind::RequestResponse, false) => (640.0, 200.0, vec![("a", p(100.0, 90.0)), ("b", p(540.0, 90.0))]),
+            (FigureKind::RequestResponse, true) => (360.0, 420.0, vec![("a", p(180.0, 60.0)), ("b", p(180.0, 340.0))]),
+            (FigureKind::Broker, false) => (
+                640.0,
+                220.0,
+                vec![("a", p(90.0, 90.0)), ("broker", p(320.0, 90.0)), ("b", p(550.0, 90.0))],
+            ),
+            (FigureKind::Broker, true) => (
+                360.0,
+                560.0,
+                vec![("a", p(180.0, 50.0)), ("broker", p(180.0, 270.0)), ("b", p(180.0, 490.0))],
+            ),
+            (FigureKind::Hybrid, false) => (
+                640.0,
+                330.0,
+                vec![
+                    ("a", p(90.0, 60.0)),
+                    ("b", p(320.0, 60.0)),
+                    ("broker", p(320.0, 250.0)),
+                    ("c", p(550.0, 250.0)),
+                ],
+            ),
+            (FigureKind::Hybrid, true) => (
+                360.0,
+                640.0,
+                vec![
+                    ("a", p(90.0, 50.0)),
+                    ("b", p(270.0, 190.0)),
+                    ("broker", p(180.0, 380.0)),
+                    ("c", p(180.0, 570.0)),
+                ],
+            ),
+        };
+        Layout { width, height, nodes }
+    }
+
+    pub fn centre(&self, id: &str) -> Option<Point> {
+        self.nodes.iter().find(|(n, _)| *n == id).map(|(_, p)| *p)
+    }
+}
+
+/// The size of a node's box.
+pub fn box_size(is_broker: bool) -> (f64, f64) {
+    if is_broker {
+        (BROKER_W, BROKER_H)
+    } else {
+        (BOX_W, BOX_H)
+    }
+}
+
+/// Where the segment from the centre `c` of a `w`×`h` box towards `to` leaves the box.
+pub fn edge_point(c: Point, w: f64, h: f64, to: Point) -> Point {
+    let (dx, dy) = (to.x - c.x, to.y - c.y);
+    if dx == 0.0 && dy == 0.0 {
+        return c;
+    }
+    let sx = if dx != 0.0 { (w / 2.0) / dx.abs() } else { f64::INFINITY };
+    let sy = if dy != 0.0 { (h / 2.0) / dy.abs() } else { f64::INFINITY };
+    let s = sx.min(sy).min(1.0);
+    Point { x: c.x + dx * s, y: c.y + dy * s }
+}
+
+/// How far along its trip a token is at `now`, from 0 (just sent) to 1 (arriving).
+pub fn progress(sent: SimTime, arrives: SimTime, now: SimTime) -> f64 {
+    if arrives <= sent {
+        return 1.0;
+    }
+    let done = now.as_micros().saturating_sub(sent.as_micros()) as f64;
+    (done / (arrives.as_micros() - sent.as_micros()) as f64).clamp(0.0, 1.0)
+}
+
+/// The point `t` of the way from `from` to `to`, moved `LANE` units to the travel direction's
+/// right, so that traffic each way keeps its own side of the line.
+pub fn along(from: Point, to: Point, t: f64) -> Point {
+    let (dx, dy) = (to.x - from.x, to.y - from.y);
+    let len = (dx * dx + dy * dy).sqrt();
+    let (nx, ny) = if len > 0.0 { (-dy / len, dx / len) } else { (0.0, 0.0) };
+    Point { x: from.x + dx * t + nx * LANE, y: from.y + dy * t + ny * LANE }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_runs_from_zero_to_one() {
+        let (s, a) = (SimTime::from_micros(1_000), SimTime::from_micros(3_000));
+        assert_eq!(progress(s, a, SimTime::from_micros(0)), 0.0);
+        assert_eq!(progress(s, a, SimTime::from_micros(2_000)), 0.5);
+        assert_eq!(progress(s, a, SimTime::from_micros(9_000)), 1.0);
+        assert_eq!(progress(s, s, s), 1.0, "a zero-latency trip is already there");
+    }
+
+    #[test]
+    fn the_two_directions_keep_apart() {
+        let (a, b) = (Point { x: 0.0, y: 0.0 }, Point { x: 100.0, y: 0.0 });
+        let there = along(a, b, 0.5);
+        let back = along(b, a, 0.5);
+        assert_eq!(there.x, 50.0);
+        assert_eq!(back.x, 50.0);
+        assert!((there.y - back.y).abs() >= 2.0 * LANE - 1e-9);
+    }
+
+    #[test]
+    fn links_start_on_the_box_edge() {
+        let c = Point { x: 100.0, y: 100.0 };
+        assert_eq!(edge_point(c, 150.0, 64.0, Point { x: 400.0, y: 100.0 }), Point { x: 175.0, y: 100.0 });
+        assert_eq!(edge_point(c, 150.0, 64.0, Point { x: 100.0, y: 400.0 }), Point { x: 100.0, y: 132.0 });
+    }
+
+    #[test]
+    fn every_figure_places_every_node_inside_the_picture() {
+        for kind in FigureKind::ALL {
+            let model = kind.scenario().validate().unwrap();
+            for tall in [false, true] {
+                let layout = Layout::of(kind, tall);
+                for n in &model.nodes {
+                    let p = layout.centre(&n.id).unwrap_or_else(|| panic!("{kind:?} places {}", n.id));
+                    let (w, h) = box_size(n.id == "broker");
+                    assert!(p.x - w / 2.0 >= 0.0 && p.x + w / 2.0 <= layout.width, "{kind:?} {}", n.id);
+                    assert!(p.y - h / 2.0 >= 0.0 && p.y + h / 2.0 + 30.0 <= layout.height, "{kind:?} {}", n.id);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The reactive side of one figure: the playback in a stored value, the signals the components
+//! read, the actions they call, and the animation-frame loop that drives a playing figure.
+
+use leptos::prelude::*;
+
+use crate::catalog::FigureKind;
+use crate::geometry::Layout;
+use crate::playback::{Frame, Playback, Setting, Target};
+
+/// A message under the settings: what a change did, or why it was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+/// One figure's state as the components see it. Copy, so that every closure can hold it.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub kind: FigureKind,
+    playback: StoredValue<Playback>,
+    /// The frame loop that may run; an older loop sees a newer number and stops.
+    generation: StoredValue<u64>,
+    pub frame: RwSignal<Frame>,
+    pub narration: RwSignal<String>,
+    pub playing: RwSignal<bool>,
+    pub speed: RwSignal<f64>,
+    pub settings: RwSignal<Vec<Setting>>,
+    pub notice: RwSignal<Option<Notice>>,
+    /// Lay the figure out for a narrow screen.
+    pub tall: Signal<bool>,
+}
+
+impl Live {
+    /// A figure's state; `autoplay` starts its clock at once.
+    pub fn new(kind: FigureKind, tall: Signal<bool>, autoplay: bool) -> Live {
+        let playback = Playback::new(kind);
+        let frame = playback.frame(&Layout::of(kind, tall.get_untracked()));
+        let live = Live {
+            kind,
+            narration: RwSignal::new(playback.narration().to_string()),
+            speed: RwSignal::new(playback.speed()),
+            settings: RwSignal::new(playback.settings()),
+            playback: StoredValue::new(playback),
+            generation: StoredValue::new(0),
+            frame: RwSignal::new(frame),
+            playing: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            tall,
+        };
+        Effect::new(move |_| {
+            tall.track();
+            live.refresh();
+        });
+        if autoplay {
+            live.set_playing(true);
+        }
+        live
+    }
+
+    /// Copies what the playback says into the signals.
+    fn refresh(self) {
+        let tall = self.tall.get_untracked();
+        let Some((frame, line)) = self
+            .playback
+            .try_with_value(|p| (p.frame(&Layout::of(self.kind, tall)), p.narration().to_string()))
+        else {
+            return;
+        };
+        self.frame.set(frame);
+        if self.narration.get_untracked() != line {
+            self.narration.set(line);
+        }
+    }
+
+    fn update(self, f: impl FnOnce(&mut Playback)) {
+        self.playback.try_update_value(f);
+        self.refresh();
+    }
+
+    pub fn act(self) {
+        self.update(Playback::act);
+    }
+
+    /// One event; a playing figure pauses first, so that the step is all that happens.
+    pub fn step(self) {
+        self.set_playing(false);
+        self.update(|p| {
+            p.step();
+        });
+    }
+
+    pub fn reset(self) {
+        self.update(Playback::reset);
+        self.notice.set(None);
+    }
+
+    pub fn set_playing(self, on: bool) {
+        self.playback.try_update_value(|p| p.set_playing(on));
+        self.playing.set(on);
+        self.generation.try_update_value(|g| *g += 1);
+        if on {
+            let generation = self.generation.try_get_value().unwrap_or_default();
+            self.next_frame(generation, now_ms());
+        }
+        self.refresh();
+    }
+
+    pub fn toggle(self) {
+        self.set_playing(!self.playing.get_untracked());
+    }
+
+    /// Sets the speed, or says why not.
+    pub fn set_speed(self, speed: f64) -> Result<(), String> {
+        let done = self.playback.try_update_value(|p| p.set_speed(speed)).unwrap_or(Ok(()));
+        self.speed.set(self.playback.try_with_value(Playback::speed).unwrap_or(speed));
+        done
+    }
+
+    /// Changes a setting and puts what happened in the notice.
+    pub fn change(self, target: Target, ms: f64) {
+        let said = self.playback.try_update_value(|p| p.change(target, ms));
+        let notice = match said {
+            Some(Ok(text)) => Notice { text, error: false },
+            Some(Err(text)) => Notice { text, error: true },
+            None => return,
+        };
+        self.notice.set(Some(notice));
+        if let Some(s) = self.playback.try_with_value(Playback::settings) {
+            self.settings.set(s);
+        }
+        self.refresh();
+    }
+
+    /// Asks for the next animation frame; the loop ends when paused, replaced or disposed.
+    fn next_frame(self, generation: u64, last: f64) {
+        request_animation_frame(move || {
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            let now = now_ms();
+            self.update(|p| p.tick(now - last));
+            self.next_frame(generation, now);
+        });
+    }
+}
+
+/// The page's clock, in milliseconds.
+fn now_ms() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
+}
+
+/// Whether the reader asked the system for less motion.
+pub fn prefers_reduced_motion() -> bool {
+    media_matches("(prefers-reduced-motion: reduce)")
+}
+
+pub fn media_matches(query: &str) -> bool {
+    window().match_media(query).ok().flatten().is_some_and(|m| m.matches())
+}

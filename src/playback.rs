@@ -1,0 +1,525 @@
+//! Playback: the run behind one figure, and how the reader drives it. It turns wall-clock
+//! frames into simulated time at the chosen speed, applies the reader's actions and settings,
+//! folds new trace events into the [`Scene`], and says what the picture shows at this moment.
+//! Pure logic, tested natively.
+
+use callflow_sim::scenario::{NodeSpec, Role};
+use callflow_sim::{LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime};
+
+use crate::catalog::FigureKind;
+use crate::geometry::{self, Layout, Point};
+use crate::narration::{narrate, short};
+use crate::scene::{Activity, Scene};
+
+/// The longest wall-clock gap one frame may account for. A tab that was hidden comes back to a
+/// huge gap; it plays on from where it stopped rather than jumping ahead.
+pub const MAX_FRAME_MS: f64 = 100.0;
+
+/// The speed range, as simulated time per wall-clock time.
+pub const MIN_SPEED: f64 = 0.001;
+pub const MAX_SPEED: f64 = 10.0;
+pub const DEFAULT_SPEED: f64 = 0.25;
+
+/// The range a reader may set a latency or processing time to, in milliseconds.
+pub const MIN_SETTING_MS: f64 = 0.0;
+pub const MAX_SETTING_MS: f64 = 60_000.0;
+
+/// A setting the reader can change: a link's latency or a service's processing time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    pub target: Target,
+    pub label: String,
+    pub ms: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Link(LinkId),
+    Processing(NodeId),
+}
+
+/// The run behind one figure.
+#[derive(Clone, Debug)]
+pub struct Playback {
+    kind: FigureKind,
+    /// The scenario with the reader's settings, so that a reset keeps them.
+    scenario: Scenario,
+    sim: Sim,
+    scene: Scene,
+    seen: u64,
+    speed: f64,
+    playing: bool,
+    narration: String,
+}
+
+impl Playback {
+    pub fn new(kind: FigureKind) -> Playback {
+        let scenario = kind.scenario();
+        let sim = Sim::new(&scenario).expect("built-in figures are valid: the sim's tests say so");
+        let scene = Scene::new(sim.model());
+        Playback {
+            kind,
+            scenario,
+            sim,
+            scene,
+            seen: 0,
+            speed: DEFAULT_SPEED,
+            playing: false,
+            narration: format!("Nothing has happened yet. Press “{}”.", kind.action()),
+        }
+    }
+
+    pub fn kind(&self) -> FigureKind {
+        self.kind
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    pub fn scene(&self) -> &Scene {
+        &self.scene
+    }
+
+    pub fn playing(&self) -> bool {
+        self.playing
+    }
+
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    pub fn narration(&self) -> &str {
+        &self.narration
+    }
+
+    pub fn set_playing(&mut self, playing: bool) {
+        self.playing = playing;
+    }
+
+    /// Accounts for `wall_ms` of wall-clock time since the last frame: while playing, the run
+    /// advances by that times the speed (the gap capped at [`MAX_FRAME_MS`]).
+    pub fn tick(&mut self, wall_ms: f64) {
+        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 {
+            return;
+        }
+        let sim_us = wall_ms.min(MAX_FRAME_MS) * self.speed * 1000.0;
+        let target = self.sim.now() + SimDuration::from_micros(sim_us.round() as u64);
+        self.sim.run_until(target);
+        self.absorb();
+    }
+
+    /// Runs exactly one event, if one is due; the clock jumps to its time.
+    pub fn step(&mut self) -> bool {
+        let ran = self.sim.step().is_some();
+        if ran {
+            self.absorb();
+        } else {
+            self.narration = format!("Nothing is scheduled. Press “{}” to start something.", self.kind.action());
+        }
+        ran
+    }
+
+    /// The reader's action: service A starts a job now.
+    pub fn act(&mut self) {
+        let a = self.sim.model().node_named("a").expect("every figure has a service a");
+        // A service that exists cannot refuse a trigger; were it to, the page would say so.
+        if let Err(e) = self.sim.trigger(a) {
+            self.narration = format!("Could not start: {e}");
+        }
+        self.absorb();
+    }
+
+    /// Starts the run again from time zero, keeping the reader's settings.
+    pub fn reset(&mut self) {
+        self.sim = Sim::new(&self.scenario).expect("settings were checked when they were set");
+        self.scene = Scene::new(self.sim.model());
+        self.seen = 0;
+        self.narration = format!("Reset to 0 ms with your settings. Press “{}”.", self.kind.action());
+    }
+
+    /// Sets the speed; the error is a sentence for the page, and the speed stays as it was.
+    pub fn set_speed(&mut self, speed: f64) -> Result<(), String> {
+        if !speed.is_finite() || !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
+            return Err(format!("The speed must be between ×{MIN_SPEED} and ×{MAX_SPEED}."));
+        }
+        self.speed = speed;
+        Ok(())
+    }
+
+    /// The settings the reader can change, with their current values.
+    pub fn settings(&self) -> Vec<Setting> {
+        let model = self.sim.model();
+        let links = model.links.iter().enumerate().map(|(i, l)| Setting {
+            target: Target::Link(LinkId(i as u16)),
+            label: format!(
+                "{} ↔ {} latency ({})",
+                short(model, l.a),
+                short(model, l.b),
+                if l.protocol == Protocol::Http { "HTTP" } else { "AMQP" }
+            ),
+            ms: l.latency.mean().as_millis_f64(),
+        });
+        let work = model.nodes.iter().enumerate().filter_map(|(i, n)| match &n.role {
+            Role::Service(s) => Some(Setting {
+                target: Target::Processing(NodeId(i as u16)),
+                label: format!("{} processing time", short(model, NodeId(i as u16))),
+                ms: s.processing.mean().as_millis_f64(),
+            }),
+            Role::Broker(_) => None,
+        });
+        links.chain(work).collect()
+    }
+
+    /// Changes a setting from now on. `Ok` says what happens to what is already under way;
+    /// `Err` says what was wrong, and nothing changed.
+    pub fn change(&mut self, target: Target, ms: f64) -> Result<String, String> {
+        if !ms.is_finite() || !(MIN_SETTING_MS..=MAX_SETTING_MS).contains(&ms) {
+            return Err(format!(
+                "Enter a time from {MIN_SETTING_MS} to {MAX_SETTING_MS} milliseconds; the setting is unchanged."
+            ));
+        }
+        let spec = LatencySpec::Constant { ms };
+        let shown = SimDuration::from_millis_f64(ms).map_or_else(|| format!("{ms} ms"), |d| d.to_string());
+        let said = match target {
+            Target::Link(link) => {
+                self.sim.set_link_latency(link, spec).map_err(|e| e.to_string())?;
+                if let Some(l) = self.scenario.links.get_mut(link.0 as usize) {
+                    l.latency = spec;
+                }
+                let on_wire = self.sim.in_flight().filter(|e| e.link == link).count();
+                match on_wire {
+                    0 => format!("Latency now {shown}: applies to messages sent from now on."),
+                    1 => format!("Latency now {shown} for messages sent from now on; the one already on this link keeps its timing."),
+                    n => format!("Latency now {shown} for messages sent from now on; the {n} already on this link keep their timing."),
+                }
+            }
+            Target::Processing(node) => {
+                self.sim.set_processing(node, spec).map_err(|e| e.to_string())?;
+                let id = self.sim.model().node(node).id.clone();
+                for n in &mut self.scenario.nodes {
+                    if let NodeSpec::Service(s) = n {
+                        if s.id == id {
+                            s.processing = spec;
+                        }
+                    }
+                }
+                let busy = self.scene.nodes.get(node.0 as usize).is_some_and(|n| {
+                    n.workers.values().any(|a| matches!(a, Activity::Working { .. }))
+                });
+                if busy {
+                    format!("Processing now {shown} for work started from now on; the work under way finishes on its old schedule.")
+                } else {
+                    format!("Processing now {shown}: applies to work started from now on.")
+                }
+            }
+        };
+        Ok(said)
+    }
+
+    /// Folds the events the run produced since the last look into the scene and the narration.
+    fn absorb(&mut self) {
+        let model = self.sim.model();
+        // Keep the event before the first new one, for sentences that look back.
+        let mut prev = self.sim.trace().since(self.seen.saturating_sub(1)).next().filter(|e| e.seq < self.seen).cloned();
+        for e in self.sim.trace().since(self.seen) {
+            self.scene.apply(e);
+            if let Some(line) = narrate(model, prev.as_ref(), e) {
+                self.narration = line;
+            }
+            prev = Some(e.clone());
+        }
+        self.seen = self.sim.trace().len();
+    }
+
+    /// What the picture shows now, laid out for `layout`.
+    pub fn frame(&self, layout: &Layout) -> Frame {
+        let model = self.sim.model();
+        let now = self.sim.now();
+        let centre = |id: NodeId| layout.centre(&model.node(id).id).unwrap_or(Point { x: 0.0, y: 0.0 });
+        let size = |id: NodeId| geometry::box_size(matches!(model.node(id).role, Role::Broker(_)));
+
+        let tokens = self
+            .scene
+            .wire
+            .values()
+            .map(|t| {
+                let (from, to) = (centre(t.from), centre(t.to));
+                let (fw, fh) = size(t.from);
+                let (tw, th) = size(t.to);
+                let start = geometry::edge_point(from, fw, fh, to);
+                let end = geometry::edge_point(to, tw, th, from);
+                let at = geometry::along(start, end, geometry::progress(t.sent, t.arrives, now));
+                let (kind, label) = token_kind(&t.payload);
+                TokenView { id: t.id.0, kind, label, x: at.x, y: at.y }
+            })
+            .collect();
+
+        let nodes = model
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let id = NodeId(i as u16);
+                let c = centre(id);
+                let scene = self.scene.nodes.get(i);
+                let state = match (&n.role, self.scene.blocked(id)) {
+                    (Role::Broker(_), _) => NodeState::Broker,
+                    (_, Some((since, callee))) => NodeState::Waiting { on: short(model, callee), for_: now - since },
+                    _ => match scene.and_then(|s| s.workers.values().next()) {
+                        Some(Activity::Working { until, .. }) => NodeState::Working { left: *until - now },
+                        _ => NodeState::Idle,
+                    },
+                };
+                NodeView {
+                    id: n.id.clone(),
+                    label: n.label.clone(),
+                    x: c.x,
+                    y: c.y,
+                    state,
+                    inbox: scene.map_or(0, |s| s.inbox.len()),
+                    last_wait: scene.and_then(|s| s.last_wait),
+                }
+            })
+            .collect();
+
+        let queues = self
+            .scene
+            .queues
+            .iter()
+            .map(|(q, s)| QueueView {
+                name: model.queue(*q).map_or_else(String::new, |d| d.name.clone()),
+                ready: s.ready.len(),
+                unacked: s.unacked.len(),
+            })
+            .collect::<Vec<_>>();
+        let queue = queues.into_iter().next().or_else(|| {
+            model.nodes.iter().find_map(|n| match &n.role {
+                Role::Broker(b) => b.queues.first().map(|q| QueueView { name: q.name.clone(), ready: 0, unacked: 0 }),
+                Role::Service(_) => None,
+            })
+        });
+
+        Frame { now, playing: self.playing, tokens, nodes, queue, idle: self.sim.next_due().is_none() }
+    }
+}
+
+fn token_kind(p: &Payload) -> (&'static str, &'static str) {
+    match p {
+        Payload::HttpRequest => ("request", "req"),
+        Payload::HttpResponse { .. } => ("response", "res"),
+        Payload::Publish { .. } => ("publish", "msg"),
+        Payload::Confirm { .. } => ("confirm", "ok"),
+        Payload::Deliver { .. } => ("deliver", "msg"),
+        Payload::Ack { .. } => ("ack", "ack"),
+    }
+}
+
+/// Everything the diagram draws at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub now: SimTime,
+    pub playing: bool,
+    pub tokens: Vec<TokenView>,
+    pub nodes: Vec<NodeView>,
+    pub queue: Option<QueueView>,
+    /// Nothing is scheduled: the run waits for the reader.
+    pub idle: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenView {
+    pub id: u64,
+    /// The CSS class: request, response, publish, confirm, deliver, ack.
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeState {
+    Idle,
+    Working { left: SimDuration },
+    /// Blocked on a call to `on` for `for_` so far.
+    Waiting { on: String, for_: SimDuration },
+    Broker,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeView {
+    pub id: String,
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+    pub state: NodeState,
+    pub inbox: usize,
+    pub last_wait: Option<SimDuration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueView {
+    pub name: String,
+    pub ready: usize,
+    pub unacked: usize,
+}
+
+impl Frame {
+    pub fn node(&self, id: &str) -> Option<&NodeView> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    pub fn token(&self, id: u64) -> Option<&TokenView> {
+        self.tokens.iter().find(|t| t.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wide(kind: FigureKind) -> Layout {
+        Layout::of(kind, false)
+    }
+
+    fn waiting(p: &Playback) -> Option<SimDuration> {
+        match p.frame(&wide(p.kind())).node("a").unwrap().state {
+            NodeState::Waiting { for_, .. } => Some(for_),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_is_marked_waiting_from_send_until_the_response_arrives() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.act();
+        assert_eq!(waiting(&p), Some(SimDuration::ZERO), "waiting from the moment it sends");
+        p.set_playing(true);
+        // 100 ms frames at ×1: the exchange takes 60 + 400 + 60 ms.
+        p.set_speed(1.0).unwrap();
+        for _ in 0..5 {
+            p.tick(100.0);
+        }
+        assert_eq!(waiting(&p), Some(SimDuration::from_millis(500)));
+        p.tick(100.0);
+        assert_eq!(waiting(&p), None, "no longer waiting once the response is in");
+        assert_eq!(p.frame(&wide(p.kind())).node("a").unwrap().last_wait, Some(SimDuration::from_millis(520)));
+    }
+
+    #[test]
+    fn the_publisher_is_never_marked_waiting() {
+        let mut p = Playback::new(FigureKind::Broker);
+        p.set_playing(true);
+        for _ in 0..3 {
+            p.act();
+        }
+        while p.step() {
+            assert_eq!(waiting(&p), None);
+        }
+    }
+
+    #[test]
+    fn pause_stops_at_once_and_a_long_gap_is_capped() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        p.set_speed(1.0).unwrap();
+        p.tick(50.0);
+        assert_eq!(p.now(), SimTime::ZERO, "a paused run does not move");
+        p.set_playing(true);
+        p.tick(60_000.0);
+        assert_eq!(p.now(), SimTime::from_micros(100_000), "a minute in a hidden tab counts as one frame");
+        p.tick(f64::NAN);
+        p.tick(-5.0);
+        assert_eq!(p.now(), SimTime::from_micros(100_000));
+    }
+
+    #[test]
+    fn step_runs_exactly_one_event() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        p.act();
+        let before = p.sim().trace().len();
+        let due = p.sim().next_due();
+        assert!(p.step());
+        assert_eq!(Some(p.now()), due);
+        assert!(p.sim().trace().len() > before);
+        // The request arrived at B: it is off the wire.
+        assert!(p.frame(&wide(p.kind())).tokens.is_empty());
+    }
+
+    #[test]
+    fn tokens_move_along_their_link() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.act();
+        p.set_playing(true);
+        p.set_speed(0.3).unwrap();
+        let x0 = p.frame(&wide(p.kind())).tokens[0].x;
+        p.tick(100.0); // 30 of the link's 60 ms
+        let f = p.frame(&wide(p.kind()));
+        let (a, b) = (f.node("a").unwrap().x, f.node("b").unwrap().x);
+        let half = (a + geometry::BOX_W / 2.0 + b - geometry::BOX_W / 2.0) / 2.0;
+        assert!(f.tokens[0].x > x0);
+        assert!((f.tokens[0].x - half).abs() < 1e-6, "{} vs {half}", f.tokens[0].x);
+    }
+
+    #[test]
+    fn hybrid_narration_says_b_did_not_wait_for_c() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        p.act();
+        let mut said = Vec::new();
+        while p.step() {
+            said.push(p.narration().to_string());
+        }
+        assert!(
+            said.iter().any(|s| s == "B published the message for C to the broker and answered A without waiting for C."),
+            "{said:#?}"
+        );
+    }
+
+    #[test]
+    fn bad_settings_say_why_and_change_nothing() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        let before = p.settings();
+        for bad in [f64::NAN, -1.0, 1e9, f64::INFINITY] {
+            assert!(p.change(Target::Link(LinkId(0)), bad).is_err());
+            assert!(p.change(Target::Processing(NodeId(1)), bad).is_err());
+        }
+        assert!(p.change(Target::Link(LinkId(42)), 5.0).is_err());
+        assert!(p.change(Target::Processing(NodeId(2)), 5.0).is_err(), "the broker has no processing time");
+        assert_eq!(p.settings(), before);
+        assert!(p.set_speed(0.0).is_err());
+        assert!(p.set_speed(f64::NAN).is_err());
+        assert_eq!(p.speed(), DEFAULT_SPEED);
+    }
+
+    #[test]
+    fn a_setting_says_what_happens_to_messages_under_way_and_survives_reset() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.act();
+        let said = p.change(Target::Link(LinkId(0)), 250.0).unwrap();
+        assert!(said.contains("the one already on this link keeps its timing"), "{said}");
+        p.reset();
+        assert_eq!(p.now(), SimTime::ZERO);
+        assert!(p.frame(&wide(p.kind())).tokens.is_empty());
+        assert_eq!(p.settings()[0].ms, 250.0);
+    }
+
+    #[test]
+    fn the_queue_shows_waiting_messages() {
+        let mut p = Playback::new(FigureKind::Broker);
+        p.set_playing(true);
+        p.set_speed(1.0).unwrap();
+        for _ in 0..4 {
+            p.act();
+            for _ in 0..2 {
+                p.tick(100.0);
+            }
+        }
+        let q = p.frame(&wide(p.kind())).queue.unwrap();
+        assert_eq!(q.name, "orders");
+        assert_eq!(q.unacked, 1, "B holds one message at a time");
+        assert!(q.ready >= 2, "the rest wait: {q:?}");
+    }
+}

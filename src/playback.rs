@@ -154,12 +154,16 @@ impl Playback {
     /// The settings the reader can change, with their current values.
     pub fn settings(&self) -> Vec<Setting> {
         let model = self.sim.model();
+        let name = |id: NodeId| match model.node(id).role {
+            Role::Broker(_) => "Broker".to_string(),
+            Role::Service(_) => short(model, id),
+        };
         let links = model.links.iter().enumerate().map(|(i, l)| Setting {
             target: Target::Link(LinkId(i as u16)),
             label: format!(
                 "{} ↔ {} latency ({})",
-                short(model, l.a),
-                short(model, l.b),
+                name(l.a),
+                name(l.b),
                 if l.protocol == Protocol::Http { "HTTP" } else { "AMQP" }
             ),
             ms: l.latency.mean().as_millis_f64(),

@@ -96,7 +96,7 @@ pub fn Diagram(
                 let queue = is_broker.then(|| queue_view(frame, c, h));
                 view! {
                     <g class=class data-node=n.id.clone()>
-                        <rect x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
+                        <rect class="box" x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
                         <text class="node-label" x=c.x y=label_y text-anchor="middle">{n.label.clone()}</text>
                         {queue}
                         <text class="node-state" x=c.x y=c.y + h / 2.0 + 22.0 text-anchor="middle" data-test="node-state">

@@ -34,8 +34,12 @@ impl Layout {
     pub fn of(kind: FigureKind, tall: bool) -> Layout {
         let p = |x, y| Point { x, y };
         let (width, height, nodes) = match (kind, tall) {
-            (FigureKind::RequestResponse, false) => (640.0, 200.0, vec![("a", p(100.0, 90.0)), ("b", p(540.0, 90.0))]),
-            (FigureKind::RequestResponse, true) => (360.0, 420.0, vec![("a", p(180.0, 60.0)), ("b", p(180.0, 340.0))]),
+            (FigureKind::RequestResponse, false) => {
+                (640.0, 200.0, vec![("a", p(100.0, 90.0)), ("b", p(540.0, 90.0))])
+            }
+            (FigureKind::RequestResponse, true) => {
+                (360.0, 420.0, vec![("a", p(180.0, 60.0)), ("b", p(180.0, 340.0))])
+            }
             (FigureKind::Broker, false) => (
                 640.0,
                 220.0,
@@ -140,8 +144,14 @@ mod tests {
     #[test]
     fn links_start_on_the_box_edge() {
         let c = Point { x: 100.0, y: 100.0 };
-        assert_eq!(edge_point(c, 150.0, 64.0, Point { x: 400.0, y: 100.0 }), Point { x: 175.0, y: 100.0 });
-        assert_eq!(edge_point(c, 150.0, 64.0, Point { x: 100.0, y: 400.0 }), Point { x: 100.0, y: 132.0 });
+        assert_eq!(
+            edge_point(c, 150.0, 64.0, Point { x: 400.0, y: 100.0 }),
+            Point { x: 175.0, y: 100.0 }
+        );
+        assert_eq!(
+            edge_point(c, 150.0, 64.0, Point { x: 100.0, y: 400.0 }),
+            Point { x: 100.0, y: 132.0 }
+        );
     }
 
     #[test]
@@ -151,10 +161,19 @@ mod tests {
             for tall in [false, true] {
                 let layout = Layout::of(kind, tall);
                 for n in &model.nodes {
-                    let p = layout.centre(&n.id).unwrap_or_else(|| panic!("{kind:?} places {}", n.id));
+                    let p =
+                        layout.centre(&n.id).unwrap_or_else(|| panic!("{kind:?} places {}", n.id));
                     let (w, h) = box_size(n.id == "broker");
-                    assert!(p.x - w / 2.0 >= 0.0 && p.x + w / 2.0 <= layout.width, "{kind:?} {}", n.id);
-                    assert!(p.y - h / 2.0 >= 0.0 && p.y + h / 2.0 + 30.0 <= layout.height, "{kind:?} {}", n.id);
+                    assert!(
+                        p.x - w / 2.0 >= 0.0 && p.x + w / 2.0 <= layout.width,
+                        "{kind:?} {}",
+                        n.id
+                    );
+                    assert!(
+                        p.y - h / 2.0 >= 0.0 && p.y + h / 2.0 + 30.0 <= layout.height,
+                        "{kind:?} {}",
+                        n.id
+                    );
                 }
             }
         }

@@ -26,9 +26,41 @@ fn queue_name(model: &Model, q: QueueId) -> String {
     model.queue(q).map_or_else(|| "?".into(), |q| q.name.clone())
 }
 
+/// A sentence for the narration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// Follows the sentences already said at this instant.
+    New(String),
+    /// Says the last sentence again, with more: it replaces it.
+    Amend(String),
+}
+
 /// The sentence for `e`, if it deserves one; `prev` is the event just before it.
-pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<String> {
+pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<Line> {
     let s = |id| short(model, id);
+    let amends = matches!(
+        (prev.map(|p| (&p.kind, p.at)), &e.kind),
+        (Some((EventKind::Sent { from, payload: Payload::Publish { .. }, .. }, at)), EventKind::Sent { from: f, payload: Payload::HttpResponse { .. }, .. })
+            if from == f && at == e.at
+    ) || matches!(
+        (prev.map(|p| (&p.kind, p.at)), &e.kind),
+        (Some((EventKind::Sent { from, payload: Payload::Publish { .. }, .. }, at)), EventKind::WorkStarted { node, .. })
+            if from == node && at == e.at
+    ) || matches!(
+        (prev.map(|p| (&p.kind, p.at)), &e.kind),
+        (Some((EventKind::CallReturned { node: n, .. }, at)), EventKind::WorkStarted { node, .. })
+            if n == node && at == e.at
+    );
+    let text = sentence(model, prev, e, &s)?;
+    Some(if amends { Line::Amend(text) } else { Line::New(text) })
+}
+
+fn sentence(
+    model: &Model,
+    prev: Option<&Event>,
+    e: &Event,
+    s: &dyn Fn(NodeId) -> String,
+) -> Option<String> {
     Some(match e.kind {
         EventKind::Sent { from, to, payload, arrives, .. } => {
             let trip = arrives - e.at;
@@ -64,7 +96,7 @@ pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<String>
                     consumer(model, queue)
                 ),
                 Payload::Confirm { .. } => format!(
-                    "The broker confirmed to {} that it stored the message. That is all a confirm means: no consumer has it yet.",
+                    "It confirmed to {} that it has the message; a confirm says nothing about any consumer.",
                     s(to)
                 ),
                 Payload::Deliver { .. } => {
@@ -80,14 +112,27 @@ pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<String>
             format!("{} got its response after waiting {waited} and can move on.", s(node))
         }
         EventKind::WorkStarted { node, until, .. } => {
-            format!("{} is busy with its own work for {}.", s(node), until - e.at)
+            let work = until - e.at;
+            // Work that follows a publish or a response at the same instant tells more together.
+            match prev.filter(|p| p.at == e.at).map(|p| &p.kind) {
+                Some(EventKind::Sent { from, to, payload: Payload::Publish { queue }, .. }) if *from == node => format!(
+                    "{} published a message for {} to {} and, without waiting, goes on with its own work ({work}).",
+                    s(node),
+                    consumer(model, *queue),
+                    s(*to)
+                ),
+                Some(EventKind::CallReturned { node: n, waited, .. }) if *n == node => format!(
+                    "{} got its response after waiting {waited} and goes on with its own work ({work}).",
+                    s(node)
+                ),
+                _ => format!("{} is busy with its own work for {work}.", s(node)),
+            }
         }
-        EventKind::JobQueued { node, waiting, .. } => format!(
-            "{} is busy, so the new job waits in its inbox ({waiting} waiting).",
-            s(node)
-        ),
+        EventKind::JobQueued { node, waiting, .. } => {
+            format!("{} is busy, so the new job waits in its inbox ({waiting} waiting).", s(node))
+        }
         EventKind::Enqueued { queue, ready, .. } => format!(
-            "The broker stored the message in queue “{}”: {ready} waiting.",
+            "The broker stored the message in “{}” ({ready} waiting).",
             queue_name(model, queue)
         ),
         EventKind::Acked { queue, .. } => format!(

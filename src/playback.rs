@@ -4,16 +4,21 @@
 //! Pure logic, tested natively.
 
 use callflow_sim::scenario::{NodeSpec, Role};
-use callflow_sim::{LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime};
+use callflow_sim::{
+    LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime,
+};
 
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
-use crate::narration::{narrate, short};
+use crate::narration::{narrate, short, Line};
 use crate::scene::{Activity, Scene};
 
 /// The longest wall-clock gap one frame may account for. A tab that was hidden comes back to a
 /// huge gap; it plays on from where it stopped rather than jumping ahead.
 pub const MAX_FRAME_MS: f64 = 100.0;
+
+/// At most this many sentences of narration at once.
+const MAX_SENTENCES: usize = 3;
 
 /// The speed range, as simulated time per wall-clock time.
 pub const MIN_SPEED: f64 = 0.001;
@@ -119,7 +124,8 @@ impl Playback {
         if ran {
             self.absorb();
         } else {
-            self.narration = format!("Nothing is scheduled. Press “{}” to start something.", self.kind.action());
+            self.narration =
+                format!("Nothing is scheduled. Press “{}” to start something.", self.kind.action());
         }
         ran
     }
@@ -139,7 +145,8 @@ impl Playback {
         self.sim = Sim::new(&self.scenario).expect("settings were checked when they were set");
         self.scene = Scene::new(self.sim.model());
         self.seen = 0;
-        self.narration = format!("Reset to 0 ms with your settings. Press “{}”.", self.kind.action());
+        self.narration =
+            format!("Reset to 0 ms with your settings. Press “{}”.", self.kind.action());
     }
 
     /// Sets the speed; the error is a sentence for the page, and the speed stays as it was.
@@ -188,7 +195,8 @@ impl Playback {
             ));
         }
         let spec = LatencySpec::Constant { ms };
-        let shown = SimDuration::from_millis_f64(ms).map_or_else(|| format!("{ms} ms"), |d| d.to_string());
+        let shown =
+            SimDuration::from_millis_f64(ms).map_or_else(|| format!("{ms} ms"), |d| d.to_string());
         let said = match target {
             Target::Link(link) => {
                 self.sim.set_link_latency(link, spec).map_err(|e| e.to_string())?;
@@ -226,25 +234,49 @@ impl Playback {
     }
 
     /// Folds the events the run produced since the last look into the scene and the narration.
+    /// The narration keeps the sentences of the latest instant that had something to say.
     fn absorb(&mut self) {
         let model = self.sim.model();
         // Keep the event before the first new one, for sentences that look back.
-        let mut prev = self.sim.trace().since(self.seen.saturating_sub(1)).next().filter(|e| e.seq < self.seen).cloned();
+        let mut prev = self
+            .sim
+            .trace()
+            .since(self.seen.saturating_sub(1))
+            .next()
+            .filter(|e| e.seq < self.seen)
+            .cloned();
+        let mut said: Vec<String> = Vec::new();
+        let mut said_at = None;
         for e in self.sim.trace().since(self.seen) {
             self.scene.apply(e);
             if let Some(line) = narrate(model, prev.as_ref(), e) {
-                self.narration = line;
+                if said_at != Some(e.at) {
+                    said.clear();
+                    said_at = Some(e.at);
+                }
+                match line {
+                    Line::New(text) => said.push(text),
+                    Line::Amend(text) => {
+                        said.pop();
+                        said.push(text);
+                    }
+                }
             }
             prev = Some(e.clone());
         }
         self.seen = self.sim.trace().len();
+        if !said.is_empty() {
+            let keep = said.len().saturating_sub(MAX_SENTENCES);
+            self.narration = said[keep..].join(" ");
+        }
     }
 
     /// What the picture shows now, laid out for `layout`.
     pub fn frame(&self, layout: &Layout) -> Frame {
         let model = self.sim.model();
         let now = self.sim.now();
-        let centre = |id: NodeId| layout.centre(&model.node(id).id).unwrap_or(Point { x: 0.0, y: 0.0 });
+        let centre =
+            |id: NodeId| layout.centre(&model.node(id).id).unwrap_or(Point { x: 0.0, y: 0.0 });
         let size = |id: NodeId| geometry::box_size(matches!(model.node(id).role, Role::Broker(_)));
 
         let tokens = self
@@ -273,9 +305,13 @@ impl Playback {
                 let scene = self.scene.nodes.get(i);
                 let state = match (&n.role, self.scene.blocked(id)) {
                     (Role::Broker(_), _) => NodeState::Broker,
-                    (_, Some((since, callee))) => NodeState::Waiting { on: short(model, callee), for_: now - since },
+                    (_, Some((since, callee))) => {
+                        NodeState::Waiting { on: short(model, callee), for_: now - since }
+                    }
                     _ => match scene.and_then(|s| s.workers.values().next()) {
-                        Some(Activity::Working { until, .. }) => NodeState::Working { left: *until - now },
+                        Some(Activity::Working { until, .. }) => {
+                            NodeState::Working { left: *until - now }
+                        }
                         _ => NodeState::Idle,
                     },
                 };
@@ -303,12 +339,23 @@ impl Playback {
             .collect::<Vec<_>>();
         let queue = queues.into_iter().next().or_else(|| {
             model.nodes.iter().find_map(|n| match &n.role {
-                Role::Broker(b) => b.queues.first().map(|q| QueueView { name: q.name.clone(), ready: 0, unacked: 0 }),
+                Role::Broker(b) => b.queues.first().map(|q| QueueView {
+                    name: q.name.clone(),
+                    ready: 0,
+                    unacked: 0,
+                }),
                 Role::Service(_) => None,
             })
         });
 
-        Frame { now, playing: self.playing, tokens, nodes, queue, idle: self.sim.next_due().is_none() }
+        Frame {
+            now,
+            playing: self.playing,
+            tokens,
+            nodes,
+            queue,
+            idle: self.sim.next_due().is_none(),
+        }
     }
 }
 
@@ -348,9 +395,14 @@ pub struct TokenView {
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeState {
     Idle,
-    Working { left: SimDuration },
+    Working {
+        left: SimDuration,
+    },
     /// Blocked on a call to `on` for `for_` so far.
-    Waiting { on: String, for_: SimDuration },
+    Waiting {
+        on: String,
+        for_: SimDuration,
+    },
     Broker,
 }
 
@@ -411,7 +463,10 @@ mod tests {
         assert_eq!(waiting(&p), Some(SimDuration::from_millis(500)));
         p.tick(100.0);
         assert_eq!(waiting(&p), None, "no longer waiting once the response is in");
-        assert_eq!(p.frame(&wide(p.kind())).node("a").unwrap().last_wait, Some(SimDuration::from_millis(520)));
+        assert_eq!(
+            p.frame(&wide(p.kind())).node("a").unwrap().last_wait,
+            Some(SimDuration::from_millis(520))
+        );
     }
 
     #[test]
@@ -434,7 +489,11 @@ mod tests {
         assert_eq!(p.now(), SimTime::ZERO, "a paused run does not move");
         p.set_playing(true);
         p.tick(60_000.0);
-        assert_eq!(p.now(), SimTime::from_micros(100_000), "a minute in a hidden tab counts as one frame");
+        assert_eq!(
+            p.now(),
+            SimTime::from_micros(100_000),
+            "a minute in a hidden tab counts as one frame"
+        );
         p.tick(f64::NAN);
         p.tick(-5.0);
         assert_eq!(p.now(), SimTime::from_micros(100_000));
@@ -483,6 +542,23 @@ mod tests {
     }
 
     #[test]
+    fn everything_the_broker_does_at_one_instant_is_said() {
+        let mut p = Playback::new(FigureKind::Broker);
+        p.act();
+        assert!(
+            p.narration()
+                .starts_with("A published a message for B to the broker and, without waiting,"),
+            "{}",
+            p.narration()
+        );
+        p.step(); // the publish reaches the broker, which stores, confirms and delivers at once
+        let said = p.narration();
+        assert!(said.contains("stored the message in “orders” (1 waiting)"), "{said}");
+        assert!(said.contains("confirmed to A"), "{said}");
+        assert!(said.contains("delivered the oldest waiting message to B"), "{said}");
+    }
+
+    #[test]
     fn bad_settings_say_why_and_change_nothing() {
         let mut p = Playback::new(FigureKind::Hybrid);
         let before = p.settings();
@@ -491,7 +567,10 @@ mod tests {
             assert!(p.change(Target::Processing(NodeId(1)), bad).is_err());
         }
         assert!(p.change(Target::Link(LinkId(42)), 5.0).is_err());
-        assert!(p.change(Target::Processing(NodeId(2)), 5.0).is_err(), "the broker has no processing time");
+        assert!(
+            p.change(Target::Processing(NodeId(2)), 5.0).is_err(),
+            "the broker has no processing time"
+        );
         assert_eq!(p.settings(), before);
         assert!(p.set_speed(0.0).is_err());
         assert!(p.set_speed(f64::NAN).is_err());

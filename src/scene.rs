@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callflow_sim::{Event, EventKind, JobId, LinkId, Model, MsgId, NodeId, Payload, QueueId, SimDuration, SimTime};
+use callflow_sim::{
+    Event, EventKind, JobId, LinkId, Model, MsgId, NodeId, Payload, QueueId, SimDuration, SimTime,
+};
 
 /// An envelope on the wire.
 #[derive(Clone, Copy, Debug, PartialEq)]

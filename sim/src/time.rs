@@ -102,7 +102,9 @@ impl fmt::Display for SimDuration {
     /// Reads as a person would say it: `850 µs`, `12.5 ms`, `2.40 s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let us = self.0;
-        if us < 1_000 {
+        if us == 0 {
+            write!(f, "0 ms")
+        } else if us < 1_000 {
             write!(f, "{us} µs")
         } else if us < 10_000 {
             write!(f, "{:.2} ms", us as f64 / 1e3)
@@ -147,6 +149,7 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn durations_read_well() {
+        assert_eq!(SimDuration::ZERO.to_string(), "0 ms");
         assert_eq!(SimDuration::from_micros(850).to_string(), "850 µs");
         assert_eq!(SimDuration::from_micros(2_500).to_string(), "2.50 ms");
         assert_eq!(SimDuration::from_millis(120).to_string(), "120 ms");

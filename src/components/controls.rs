@@ -38,7 +38,11 @@ pub fn Controls(
 
     let on_speed = move |ev: leptos::ev::Event| {
         let raw = event_target_value(&ev);
-        let speed = raw.parse::<f64>().map(|exp| 10f64.powf(exp)).unwrap_or(f64::NAN);
+        // The slider's ends are the allowed ends; rounding in powf must not step past them.
+        let speed = raw
+            .parse::<f64>()
+            .map(|exp| 10f64.powf(exp).clamp(MIN_SPEED, MAX_SPEED))
+            .unwrap_or(f64::NAN);
         speed_error.set(live.set_speed(speed).err());
     };
 

@@ -162,7 +162,9 @@ fn queue_view(frame: RwSignal<Frame>, c: geometry::Point, h: f64) -> impl IntoVi
         .collect_view();
     let counts = move || {
         frame.with(|f| {
-            f.queue.as_ref().map(|q| format!("“{}”: {} waiting · {} unacked", q.name, q.ready, q.unacked))
+            f.queue
+                .as_ref()
+                .map(|q| format!("“{}”: {} waiting · {} unacked", q.name, q.ready, q.unacked))
         })
     };
     view! {
@@ -178,7 +180,11 @@ fn describe(kind: crate::catalog::FigureKind) -> &'static str {
     use crate::catalog::FigureKind::*;
     match kind {
         RequestResponse => "Diagram: Microservice A and Microservice B joined by an HTTP link.",
-        Broker => "Diagram: Microservice A, a message broker and Microservice B, joined by AMQP links.",
-        Hybrid => "Diagram: A joined to B over HTTP; B and C joined through a message broker over AMQP.",
+        Broker => {
+            "Diagram: Microservice A, a message broker and Microservice B, joined by AMQP links."
+        }
+        Hybrid => {
+            "Diagram: A joined to B over HTTP; B and C joined through a message broker over AMQP."
+        }
     }
 }

@@ -31,7 +31,9 @@ pub fn Figure(
             for n in &f.nodes {
                 let who = crate::narration::short_label(&n.label);
                 match &n.state {
-                    NodeState::Waiting { on, for_ } => parts.push(format!("{who} waiting for {on}: {for_}")),
+                    NodeState::Waiting { on, for_ } => {
+                        parts.push(format!("{who} waiting for {on}: {for_}"))
+                    }
                     NodeState::Working { .. } => parts.push(format!("{who} working")),
                     NodeState::Idle => {
                         if let Some(w) = n.last_wait {

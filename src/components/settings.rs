@@ -21,10 +21,9 @@ pub fn parse_ms(raw: &str) -> Result<f64, String> {
     if t.is_empty() {
         return Err("Enter a number of milliseconds; the setting is unchanged.".into());
     }
-    t.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("“{}” is not a number of milliseconds; the setting is unchanged.", clip(t)))
+    t.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+        format!("“{}” is not a number of milliseconds; the setting is unchanged.", clip(t))
+    })
 }
 
 /// At most 24 characters of what the reader typed, for quoting it back.
@@ -56,12 +55,13 @@ pub fn Settings(
                 live.change(target, 10f64.powf(exp).round());
             }
         };
-        let on_type = move |ev: leptos::ev::Event| match parse_ms(&event_target_value(&ev)) {
-            Ok(ms) => live.change(target, ms),
-            Err(text) => {
-                live.notice.set(Some(crate::live::Notice { text, error: true }));
-                event_target::<HtmlInputElement>(&ev).set_value(&current().to_string());
+        let on_type = move |ev: leptos::ev::Event| {
+            match parse_ms(&event_target_value(&ev)) {
+                Ok(ms) => live.change(target, ms),
+                Err(text) => live.notice.set(Some(crate::live::Notice { text, error: true })),
             }
+            // The field always shows the setting in force, refused or not.
+            event_target::<HtmlInputElement>(&ev).set_value(&current().to_string());
         };
         let kind = match target {
             Target::Link(_) => "link",
@@ -95,7 +95,13 @@ pub fn Settings(
         }
     };
 
-    let rows = live.settings.get_untracked().into_iter().enumerate().map(|(i, s)| row(i, s)).collect_view();
+    let rows = live
+        .settings
+        .get_untracked()
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| row(i, s))
+        .collect_view();
 
     view! {
         <fieldset class="settings">

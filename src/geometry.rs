@@ -17,7 +17,7 @@ pub struct Point {
 pub const BOX_W: f64 = 150.0;
 pub const BOX_H: f64 = 64.0;
 pub const BROKER_W: f64 = 170.0;
-pub const BROKER_H: f64 = 88.0;
+pub const BROKER_H: f64 = 100.0;
 
 /// How far tokens travel from the link's centre line, so that the two directions do not overlap.
 pub const LANE: f64 = 9.0;

@@ -92,7 +92,7 @@ pub fn Diagram(
                     format!("node {st}")
                 };
                 let state = move || frame.with(|f| f.node(&id_for_state).map(state_text)).unwrap_or_default();
-                let label_y = if is_broker { c.y - h / 2.0 + 24.0 } else { c.y + 6.0 };
+                let label_y = if is_broker { c.y - h / 2.0 + 22.0 } else { c.y + 6.0 };
                 let queue = is_broker.then(|| queue_view(frame, c, h));
                 view! {
                     <g class=class data-node=n.id.clone()>
@@ -151,7 +151,8 @@ fn queue_view(frame: RwSignal<Frame>, c: geometry::Point, h: f64) -> impl IntoVi
     let gap = 4.0;
     let total = SLOTS as f64 * (slot_w + gap) - gap;
     let x0 = c.x - total / 2.0;
-    let y = c.y - 4.0;
+    let top = c.y - h / 2.0;
+    let y = top + 50.0;
     let slots = (0..SLOTS)
         .map(|i| {
             let filled = move || frame.with(|f| f.queue.as_ref().is_some_and(|q| q.ready > i));
@@ -160,17 +161,17 @@ fn queue_view(frame: RwSignal<Frame>, c: geometry::Point, h: f64) -> impl IntoVi
             }
         })
         .collect_view();
+    let name = move || frame.with(|f| f.queue.as_ref().map(|q| format!("queue “{}”", q.name)));
     let counts = move || {
         frame.with(|f| {
-            f.queue
-                .as_ref()
-                .map(|q| format!("“{}”: {} waiting · {} unacked", q.name, q.ready, q.unacked))
+            f.queue.as_ref().map(|q| format!("{} waiting · {} unacked", q.ready, q.unacked))
         })
     };
     view! {
         <g class="queue" data-test="queue">
+            <text class="queue-name" x=c.x y=top + 42.0 text-anchor="middle">{name}</text>
             {slots}
-            <text class="queue-count" x=c.x y=c.y + h / 2.0 - 10.0 text-anchor="middle" font-size="12">{counts}</text>
+            <text class="queue-count" x=c.x y=top + h - 12.0 text-anchor="middle">{counts}</text>
         </g>
     }
 }

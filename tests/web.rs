@@ -1,0 +1,134 @@
+//! The components in a real browser (`wasm-pack test --headless --chrome`): each test mounts a
+//! figure into the page, uses its controls as a reader would, and reads the DOM.
+
+#![cfg(target_arch = "wasm32")]
+
+use callflow::catalog::FigureKind;
+use callflow::components::Figure;
+use leptos::prelude::*;
+use leptos::task::tick;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts one paused figure into a fresh element of its own and returns that element.
+fn mount(kind: FigureKind) -> Element {
+    let doc = document();
+    let host = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&host).unwrap();
+    let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        view! { <Figure kind=kind tall=false autoplay=false /> }
+    });
+    // The figure lives as long as the test page.
+    handle.forget();
+    host
+}
+
+fn find(host: &Element, selector: &str) -> Element {
+    host.query_selector(selector).unwrap().unwrap_or_else(|| panic!("no {selector}"))
+}
+
+fn count(host: &Element, selector: &str) -> u32 {
+    host.query_selector_all(selector).unwrap().length()
+}
+
+async fn click(host: &Element, selector: &str) {
+    find(host, selector).unchecked_into::<HtmlElement>().click();
+    tick().await;
+}
+
+fn class_of(host: &Element, selector: &str) -> String {
+    find(host, selector).get_attribute("class").unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn a_figure_starts_with_one_request_on_the_wire_and_a_waiting() {
+    let host = mount(FigureKind::RequestResponse);
+    tick().await;
+    assert_eq!(count(&host, "[data-token=request]"), 1);
+    assert!(class_of(&host, "[data-node=a]").contains("waiting"));
+    assert_eq!(
+        find(&host, "[data-test=play]").get_attribute("aria-pressed").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        find(&host, "h2").text_content().unwrap(),
+        "Figure 1. Synchronous: an HTTP request and its response"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn step_moves_one_event_and_reset_clears() {
+    let host = mount(FigureKind::RequestResponse);
+    click(&host, "[data-test=step]").await;
+    assert_eq!(count(&host, "[data-token=request]"), 0, "the request arrived");
+    assert!(class_of(&host, "[data-node=b]").contains("working"));
+    assert!(find(&host, "[data-test=status]")
+        .text_content()
+        .unwrap()
+        .starts_with("Simulated time 60 ms"));
+
+    click(&host, "[data-test=reset]").await;
+    assert_eq!(count(&host, ".token"), 0);
+    assert!(class_of(&host, "[data-node=a]").contains("idle"));
+    assert!(find(&host, ".narration").text_content().unwrap().starts_with("Reset to 0 ms"));
+}
+
+#[wasm_bindgen_test]
+async fn publishing_never_marks_the_publisher_waiting() {
+    let host = mount(FigureKind::Broker);
+    for _ in 0..3 {
+        click(&host, "[data-test=act]").await;
+    }
+    for _ in 0..12 {
+        assert!(!class_of(&host, "[data-node=a]").contains("waiting"));
+        click(&host, "[data-test=step]").await;
+    }
+    let counts = find(&host, ".queue-count").text_content().unwrap();
+    assert!(counts.ends_with("· 1 unacked"), "{counts}");
+}
+
+#[wasm_bindgen_test]
+async fn the_narration_is_a_polite_live_region() {
+    let host = mount(FigureKind::Hybrid);
+    let line = find(&host, ".narration");
+    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert!(line.text_content().unwrap().starts_with("A sent an HTTP request to B"));
+}
+
+#[wasm_bindgen_test]
+async fn every_input_has_a_label() {
+    let host = mount(FigureKind::Hybrid);
+    let inputs = host.query_selector_all("input").unwrap();
+    assert!(inputs.length() >= 7);
+    for i in 0..inputs.length() {
+        let input: Element = inputs.item(i).unwrap().unchecked_into();
+        let id = input.id();
+        let labelled = input.get_attribute("aria-label").is_some()
+            || (!id.is_empty()
+                && host.query_selector(&format!("label[for='{id}']")).unwrap().is_some());
+        assert!(labelled, "input {i} has no label");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_setting_says_why_and_keeps_the_value() {
+    let host = mount(FigureKind::Hybrid);
+    let field: HtmlInputElement = find(&host, "input[type=text]").unchecked_into();
+    field.set_value("-40");
+    field.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    tick().await;
+    let notice = find(&host, "[data-test=notice]");
+    assert!(notice.get_attribute("class").unwrap().contains("error"));
+    assert!(notice.text_content().unwrap().contains("the setting is unchanged"));
+    assert_eq!(field.value(), "60");
+
+    field.set_value("250");
+    field.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    tick().await;
+    assert!(!notice.get_attribute("class").unwrap().contains("error"));
+    assert!(notice.text_content().unwrap().starts_with("Latency now 250 ms"));
+    assert_eq!(field.value(), "250");
+}

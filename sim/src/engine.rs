@@ -229,10 +229,11 @@ impl Sim {
     pub fn set_link_latency(&mut self, link: LinkId, latency: LatencySpec) -> Result<(), Error> {
         let field = format!("links[{}].latency", link.0);
         let checked = latency.check(&field)?;
-        let l =
-            self.model.links.get_mut(link.0 as usize).ok_or_else(|| {
-                Error::new("link", Problem::UnknownNode(format!("link {}", link.0)))
-            })?;
+        let l = self
+            .model
+            .links
+            .get_mut(link.0 as usize)
+            .ok_or_else(|| Error::new("link", Problem::UnknownLink(link.0)))?;
         l.latency = checked;
         self.trace.push(self.now, EventKind::LinkLatencyChanged { link });
         Ok(())

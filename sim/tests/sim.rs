@@ -373,9 +373,10 @@ fn bad_settings_are_errors_and_change_nothing() {
         assert!(sim.set_processing(node(&sim, "b"), LatencySpec::Constant { ms: bad }).is_err());
     }
     assert!(sim.set_processing(node(&sim, "broker"), LatencySpec::Constant { ms: 1.0 }).is_err());
-    assert!(sim
+    let err = sim
         .set_link_latency(callflow_sim::LinkId(99), LatencySpec::Constant { ms: 1.0 })
-        .is_err());
+        .unwrap_err();
+    assert_eq!(err.problem(), &Problem::UnknownLink(99));
     assert!(sim.trigger(NodeId(99)).is_err());
     assert_eq!(sim.model(), &before);
     assert!(sim.trace().is_empty());

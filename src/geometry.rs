@@ -14,9 +14,9 @@ pub struct Point {
 }
 
 /// A node box's size.
-pub const BOX_W: f64 = 150.0;
+pub const BOX_W: f64 = 164.0;
 pub const BOX_H: f64 = 64.0;
-pub const BROKER_W: f64 = 170.0;
+pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;
 
 /// How far tokens travel from the link's centre line, so that the two directions do not overlap.
@@ -35,15 +35,15 @@ impl Layout {
         let p = |x, y| Point { x, y };
         let (width, height, nodes) = match (kind, tall) {
             (FigureKind::RequestResponse, false) => {
-                (640.0, 200.0, vec![("a", p(100.0, 90.0)), ("b", p(540.0, 90.0))])
+                (640.0, 160.0, vec![("a", p(100.0, 70.0)), ("b", p(540.0, 70.0))])
             }
             (FigureKind::RequestResponse, true) => {
                 (360.0, 420.0, vec![("a", p(180.0, 60.0)), ("b", p(180.0, 340.0))])
             }
             (FigureKind::Broker, false) => (
-                640.0,
-                220.0,
-                vec![("a", p(90.0, 90.0)), ("broker", p(320.0, 90.0)), ("b", p(550.0, 90.0))],
+                700.0,
+                200.0,
+                vec![("a", p(95.0, 80.0)), ("broker", p(350.0, 80.0)), ("b", p(605.0, 80.0))],
             ),
             (FigureKind::Broker, true) => (
                 360.0,
@@ -51,13 +51,13 @@ impl Layout {
                 vec![("a", p(180.0, 50.0)), ("broker", p(180.0, 270.0)), ("b", p(180.0, 490.0))],
             ),
             (FigureKind::Hybrid, false) => (
-                640.0,
+                700.0,
                 330.0,
                 vec![
-                    ("a", p(90.0, 60.0)),
-                    ("b", p(320.0, 60.0)),
-                    ("broker", p(320.0, 250.0)),
-                    ("c", p(550.0, 250.0)),
+                    ("a", p(95.0, 60.0)),
+                    ("b", p(345.0, 60.0)),
+                    ("broker", p(345.0, 250.0)),
+                    ("c", p(605.0, 250.0)),
                 ],
             ),
             (FigureKind::Hybrid, true) => (

@@ -19,6 +19,10 @@ pub const BOX_H: f64 = 64.0;
 pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;
 
+/// Half a token's width: tokens start and end this far outside the boxes, so that they never
+/// cover a label.
+pub const TOKEN_HALF_W: f64 = 19.0;
+
 /// How far tokens travel from the link's centre line, so that the two directions do not overlap.
 pub const LANE: f64 = 9.0;
 
@@ -100,6 +104,17 @@ pub fn edge_point(c: Point, w: f64, h: f64, to: Point) -> Point {
     Point { x: c.x + dx * s, y: c.y + dy * s }
 }
 
+/// The segment from `a` to `b` shortened by `d` at each end, unless that leaves nothing.
+pub fn inset(a: Point, b: Point, d: f64) -> (Point, Point) {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len <= 2.0 * d {
+        return (a, b);
+    }
+    let (ux, uy) = (dx / len * d, dy / len * d);
+    (Point { x: a.x + ux, y: a.y + uy }, Point { x: b.x - ux, y: b.y - uy })
+}
+
 /// How far along its trip a token is at `now`, from 0 (just sent) to 1 (arriving).
 pub fn progress(sent: SimTime, arrives: SimTime, now: SimTime) -> f64 {
     if arrives <= sent {
@@ -139,6 +154,13 @@ mod tests {
         assert_eq!(there.x, 50.0);
         assert_eq!(back.x, 50.0);
         assert!((there.y - back.y).abs() >= 2.0 * LANE - 1e-9);
+    }
+
+    #[test]
+    fn inset_shortens_both_ends() {
+        let (a, b) = (Point { x: 0.0, y: 0.0 }, Point { x: 100.0, y: 0.0 });
+        assert_eq!(inset(a, b, 10.0), (Point { x: 10.0, y: 0.0 }, Point { x: 90.0, y: 0.0 }));
+        assert_eq!(inset(a, Point { x: 15.0, y: 0.0 }, 10.0), (a, Point { x: 15.0, y: 0.0 }));
     }
 
     #[test]

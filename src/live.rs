@@ -27,14 +27,19 @@ pub struct Live {
     pub speed: RwSignal<f64>,
     pub settings: RwSignal<Vec<Setting>>,
     pub notice: RwSignal<Option<Notice>>,
+    /// The reader has used this figure's controls. Until then its narration is not announced:
+    /// three autoplaying figures would talk over each other.
+    pub engaged: RwSignal<bool>,
     /// Lay the figure out for a narrow screen.
     pub tall: Signal<bool>,
 }
 
 impl Live {
-    /// A figure's state; `autoplay` starts its clock at once.
+    /// A figure's state, with one action at time zero so that there is something to watch
+    /// from the first moment; `autoplay` starts its clock at once.
     pub fn new(kind: FigureKind, tall: Signal<bool>, autoplay: bool) -> Live {
-        let playback = Playback::new(kind);
+        let mut playback = Playback::new(kind);
+        playback.act();
         let frame = playback.frame(&Layout::of(kind, tall.get_untracked()));
         let live = Live {
             kind,
@@ -46,6 +51,7 @@ impl Live {
             frame: RwSignal::new(frame),
             playing: RwSignal::new(false),
             notice: RwSignal::new(None),
+            engaged: RwSignal::new(false),
             tall,
         };
         Effect::new(move |_| {
@@ -78,12 +84,21 @@ impl Live {
         self.refresh();
     }
 
+    /// Notes that the reader is using this figure.
+    fn engage(self) {
+        if !self.engaged.get_untracked() {
+            self.engaged.set(true);
+        }
+    }
+
     pub fn act(self) {
+        self.engage();
         self.update(Playback::act);
     }
 
     /// One event; a playing figure pauses first, so that the step is all that happens.
     pub fn step(self) {
+        self.engage();
         self.set_playing(false);
         self.update(|p| {
             p.step();
@@ -91,6 +106,7 @@ impl Live {
     }
 
     pub fn reset(self) {
+        self.engage();
         self.update(Playback::reset);
         self.notice.set(None);
     }
@@ -107,6 +123,7 @@ impl Live {
     }
 
     pub fn toggle(self) {
+        self.engage();
         self.set_playing(!self.playing.get_untracked());
     }
 
@@ -119,6 +136,7 @@ impl Live {
 
     /// Changes a setting and puts what happened in the notice.
     pub fn change(self, target: Target, ms: f64) {
+        self.engage();
         let said = self.playback.try_update_value(|p| p.change(target, ms));
         let notice = match said {
             Some(Ok(text)) => Notice { text, error: false },

@@ -35,8 +35,14 @@ pub enum Line {
     Amend(String),
 }
 
-/// The sentence for `e`, if it deserves one; `prev` is the event just before it.
-pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<Line> {
+/// The sentence for `e`, if it deserves one; `prev` is the event just before it, and
+/// `arriving` the payload of the envelope that a `Received` event is about.
+pub fn narrate(
+    model: &Model,
+    prev: Option<&Event>,
+    e: &Event,
+    arriving: Option<&Payload>,
+) -> Option<Line> {
     let s = |id| short(model, id);
     let amends = matches!(
         (prev.map(|p| (&p.kind, p.at)), &e.kind),
@@ -51,6 +57,10 @@ pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event) -> Option<Line> {
         (Some((EventKind::CallReturned { node: n, .. }, at)), EventKind::WorkStarted { node, .. })
             if n == node && at == e.at
     );
+    if let (EventKind::Received { node, .. }, Some(Payload::Confirm { .. })) = (&e.kind, arriving) {
+        let text = format!("{} got the broker's confirm; it was not waiting for it.", s(*node));
+        return Some(Line::New(text));
+    }
     let text = sentence(model, prev, e, &s)?;
     Some(if amends { Line::Amend(text) } else { Line::New(text) })
 }
@@ -96,7 +106,7 @@ fn sentence(
                     consumer(model, queue)
                 ),
                 Payload::Confirm { .. } => format!(
-                    "It confirmed to {} that it has the message; a confirm says nothing about any consumer.",
+                    "The broker confirmed to {} that it has the message; a confirm says nothing about any consumer.",
                     s(to)
                 ),
                 Payload::Deliver { .. } => {

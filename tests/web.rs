@@ -50,7 +50,7 @@ async fn a_figure_starts_with_one_request_on_the_wire_and_a_waiting() {
     assert_eq!(count(&host, "[data-token=request]"), 1);
     assert!(class_of(&host, "[data-node=a]").contains("waiting"));
     assert_eq!(
-        find(&host, "[data-test=play]").get_attribute("aria-pressed").as_deref(),
+        find(&host, "[data-test=play]").get_attribute("data-playing").as_deref(),
         Some("false")
     );
     assert_eq!(
@@ -91,11 +91,13 @@ async fn publishing_never_marks_the_publisher_waiting() {
 }
 
 #[wasm_bindgen_test]
-async fn the_narration_is_a_polite_live_region() {
+async fn the_narration_becomes_a_polite_live_region_once_the_reader_uses_the_figure() {
     let host = mount(FigureKind::Hybrid);
     let line = find(&host, ".narration");
-    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("polite"));
     assert!(line.text_content().unwrap().starts_with("A sent an HTTP request to B"));
+    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("off"), "quiet while untouched");
+    click(&host, "[data-test=step]").await;
+    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("polite"));
 }
 
 #[wasm_bindgen_test]

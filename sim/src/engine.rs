@@ -207,6 +207,22 @@ impl Sim {
         n
     }
 
+    /// Like [`Sim::run_until`], but runs at most `max_events` events. When that many ran and
+    /// more are still due by `t`, the clock stays at the last event's time and the answer is
+    /// `false`; otherwise the clock reaches `t` and the answer is `true`.
+    pub fn run_until_bounded(&mut self, t: SimTime, max_events: usize) -> bool {
+        let mut n = 0;
+        while self.next_due().is_some_and(|at| at <= t) {
+            if n == max_events {
+                return false;
+            }
+            self.step();
+            n += 1;
+        }
+        self.now = self.now.max(t);
+        true
+    }
+
     /// Processes events until nothing is due or `max_events` have run; returns how many ran.
     pub fn run_until_idle(&mut self, max_events: usize) -> usize {
         let mut n = 0;

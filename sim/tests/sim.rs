@@ -441,3 +441,29 @@ fn a_long_run_keeps_a_bounded_trace() {
     assert!(sim.trace().len() > 10_000);
     assert_eq!(sim.trace().since(0).count(), 500);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_bounded_run_stops_at_its_budget_and_loses_nothing() {
+    let mut s = figures::request_response();
+    s.links[0].latency = LatencySpec::Constant { ms: 0.0 };
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..50 {
+        sim.trigger(a).unwrap();
+    }
+    let mut c = Checker::default();
+    let target = ms(100_000);
+    let mut rounds = 0;
+    while !sim.run_until_bounded(target, 7) {
+        assert!(sim.now() < target, "the clock stays at the last event run");
+        c.feed(&sim);
+        rounds += 1;
+    }
+    c.feed(&sim);
+    assert!(rounds > 10);
+    assert_eq!(sim.now(), target);
+    assert!(sim.next_due().is_none());
+    let calls =
+        events(&sim).iter().filter(|e| matches!(e.kind, EventKind::CallReturned { .. })).count();
+    assert_eq!(calls, 50);
+}

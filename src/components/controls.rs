@@ -54,7 +54,7 @@ pub fn Controls(
             <button
                 type="button"
                 data-test="play"
-                aria-pressed=move || live.playing.get().to_string()
+                data-playing=move || live.playing.get().to_string()
                 on:click=move |_| live.toggle()
             >
                 {move || if live.playing.get() { "Pause" } else { "Play" }}
@@ -74,7 +74,7 @@ pub fn Controls(
                     data-test="speed"
                     min=MIN_SPEED.log10()
                     max=MAX_SPEED.log10()
-                    step="0.01"
+                    step="0.05"
                     prop:value=move || live.speed.get().log10().to_string()
                     aria-valuetext=move || format!("{}, {}", speed_text(live.speed.get()), speed_hint(live.speed.get()))
                     on:input=on_speed

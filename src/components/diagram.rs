@@ -55,7 +55,8 @@ pub fn Diagram(
         let links = model
             .links
             .iter()
-            .map(|l| {
+            .enumerate()
+            .map(|(i, l)| {
                 let (a, b) = (model.node(l.a), model.node(l.b));
                 let (pa, pb) = (layout.centre(&a.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }), layout.centre(&b.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }));
                 let (wa, ha) = geometry::box_size(matches!(a.role, Role::Broker(_)));
@@ -72,7 +73,12 @@ pub fn Diagram(
                 view! {
                     <g class=class>
                         <line x1=s.x y1=s.y x2=e.x y2=e.y />
-                        <text class="link-label" x=lx y=ly text-anchor=if vertical { "start" } else { "middle" }>{name}</text>
+                        <text class="link-label" x=lx y=ly text-anchor=if vertical { "start" } else { "middle" } data-test="link-label">
+                            {move || {
+                                let n = frame.with(|f| f.on_links.get(i).copied().unwrap_or(0));
+                                if n > 1 { format!("{name} · {n} on the wire") } else { name.to_string() }
+                            }}
+                        </text>
                     </g>
                 }
             })

@@ -20,8 +20,6 @@ pub fn Figure(
     autoplay: bool,
 ) -> impl IntoView {
     let live = Live::new(kind, tall, autoplay);
-    // Something to watch from the first moment: one action at time zero.
-    live.act();
 
     let heading = format!("{}-heading", kind.slug());
     let labelled_by = heading.clone();
@@ -46,6 +44,9 @@ pub fn Figure(
             if let Some(q) = &f.queue {
                 parts.push(format!("queue {}: {} waiting, {} unacked", q.name, q.ready, q.unacked));
             }
+            if f.lagging {
+                parts.push("running behind the chosen speed: too many events per frame".into());
+            }
             if f.idle && f.tokens.is_empty() {
                 parts.push("nothing in flight".into());
             }
@@ -59,7 +60,7 @@ pub fn Figure(
             <p class="caption">{kind.caption()}</p>
             <Diagram live=live />
             <p class="status" data-test="status">{status}</p>
-            <NarrationLine text=live.narration />
+            <NarrationLine text=live.narration announce=live.engaged />
             <Controls live=live />
             <Settings live=live />
         </section>

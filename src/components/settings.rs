@@ -7,29 +7,61 @@ use web_sys::HtmlInputElement;
 use crate::live::Live;
 use crate::playback::{Setting, Target, MAX_SETTING_MS};
 
-/// The slider's range, in log10 of milliseconds: 1 ms to 10 s. The number field goes further.
+/// The slider's range, in log10 of milliseconds: 1 ms to the largest setting. Zero is for the
+/// number field.
 const SLIDER_MIN: f64 = 0.0;
-const SLIDER_MAX: f64 = 4.0;
+
+fn slider_max() -> f64 {
+    MAX_SETTING_MS.log10()
+}
 
 fn slider_value(ms: f64) -> String {
-    ms.max(1.0).log10().clamp(SLIDER_MIN, SLIDER_MAX).to_string()
+    ms.max(1.0).log10().clamp(SLIDER_MIN, slider_max()).to_string()
 }
 
-/// Reads a number field as a person typed it: "250", " 1.5 ", "1e3".
+/// `x` to three significant digits, so that a slider step always changes the value.
+pub fn three_digits(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(3 - x.log10().ceil() as i32);
+    (x * scale).round() / scale
+}
+
+/// Reads a time as a person typed it: "250", " 1.5 ms", "1e3", "2 s". The range is checked by
+/// whoever applies it; here only the form.
 pub fn parse_ms(raw: &str) -> Result<f64, String> {
-    let t = raw.trim().trim_end_matches("ms").trim();
-    if t.is_empty() {
+    let t = raw.trim();
+    let (number, scale) = match t.strip_suffix("ms") {
+        Some(n) => (n, 1.0),
+        None => match t.strip_suffix('s') {
+            Some(n) => (n, 1000.0),
+            None => (t, 1.0),
+        },
+    };
+    let number = number.trim();
+    if number.is_empty() {
         return Err("Enter a number of milliseconds; the setting is unchanged.".into());
     }
-    t.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-        format!("“{}” is not a number of milliseconds; the setting is unchanged.", clip(t))
-    })
+    match number.parse::<f64>() {
+        Ok(v) if !v.is_nan() => Ok(v * scale),
+        _ => Err(format!(
+            "“{}” is not a number of milliseconds; the setting is unchanged.",
+            quote(t)
+        )),
+    }
 }
 
-/// At most 24 characters of what the reader typed, for quoting it back.
-fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(24).collect();
-    if s.chars().count() > 24 {
+/// At most 24 characters of what the reader typed, for quoting it back, without the invisible
+/// characters that could reorder or hide the sentence around it.
+fn quote(s: &str) -> String {
+    let visible = |c: &char| {
+        !c.is_control()
+            && !matches!(*c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    let kept: Vec<char> = s.chars().filter(visible).collect();
+    let mut out: String = kept.iter().take(24).collect();
+    if kept.len() > 24 {
         out.push('…');
     }
     out
@@ -51,8 +83,8 @@ pub fn Settings(
         };
         let on_slide = move |ev: leptos::ev::Event| {
             if let Ok(exp) = event_target_value(&ev).parse::<f64>() {
-                // Whole milliseconds read better than 316.2277...
-                live.change(target, 10f64.powf(exp).round());
+                // 316 reads better than 316.2277...
+                live.change(target, three_digits(10f64.powf(exp)));
             }
         };
         let on_type = move |ev: leptos::ev::Event| {
@@ -72,9 +104,9 @@ pub fn Settings(
                 <label for=format!("{id}-ms")>{s.label.clone()}</label>
                 <input
                     type="range"
-                    aria-label=format!("{} (slider, 1 ms to 10 s)", s.label)
+                    aria-label=format!("{} (slider, 1 ms to 60 s)", s.label)
                     min=SLIDER_MIN
-                    max=SLIDER_MAX
+                    max=slider_max()
                     step="0.01"
                     prop:value=move || slider_value(current())
                     aria-valuetext=move || format!("{} ms", current())
@@ -129,15 +161,35 @@ mod tests {
         assert_eq!(parse_ms("1e3"), Ok(1000.0));
         assert!(parse_ms("").is_err());
         assert!(parse_ms("NaN").is_err());
-        assert!(parse_ms("inf").is_err());
+        assert_eq!(parse_ms("2 s"), Ok(2000.0));
+        assert_eq!(parse_ms("1e400"), Ok(f64::INFINITY), "a number, if out of range");
+        assert!(parse_ms("NaN").is_err());
+        assert!(parse_ms("s").is_err());
+        assert!(parse_ms("5 sec").is_err());
         let err = parse_ms("<script>alert(1)</script> and a very long tail").unwrap_err();
         assert!(err.contains('…') && err.len() < 120, "{err}");
+        let err = parse_ms("\u{202e}abc").unwrap_err();
+        assert!(err.contains("“abc”"), "{err}");
+    }
+
+    #[test]
+    fn a_slider_step_always_moves() {
+        assert_eq!(three_digits(20.46), 20.5);
+        assert_eq!(three_digits(1.023), 1.02);
+        assert_eq!(three_digits(9772.4), 9770.0);
+        assert_eq!(three_digits(0.0), 0.0);
+        let mut ms: f64 = 1.0;
+        for _ in 0..400 {
+            let next = three_digits(10f64.powf(ms.log10() + 0.01));
+            assert!(next > ms, "stuck at {ms}");
+            ms = next;
+        }
     }
 
     #[test]
     fn the_slider_stays_in_range() {
         assert_eq!(slider_value(0.0), "0");
         assert_eq!(slider_value(100.0), "2");
-        assert_eq!(slider_value(60_000.0), "4");
+        assert_eq!(slider_value(60_000.0), MAX_SETTING_MS.log10().to_string());
     }
 }

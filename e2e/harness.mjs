@@ -2,18 +2,21 @@
 // a static server for the built dist/ on 127.0.0.1, a headless Chromium from
 // /usr/bin driven by playwright-core, and a page that records every error.
 
-import { createServer } from 'node:http';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serveDir } from '../scripts/serve.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // CALLFLOW_DIST points the tests at another build (default: the repo's dist/).
 export const DIST = resolve(process.env.CALLFLOW_DIST ?? join(ROOT, 'dist'));
+/** Serves `dir` (default: the repo's dist/) on 127.0.0.1 at a free port; returns { url, close }. */
+export const serveDist = (dir = DIST) => serveDir(dir, 0);
+
 export const SCREENSHOTS = join(ROOT, 'e2e', 'screenshots');
 
-// The same flags as webdriver.json; see /work/shared/toolchain.md.
+// The same flags as webdriver.json; docs/toolchain.md says why.
 export const CHROMIUM_ARGS = [
   '--headless=new',
   '--no-sandbox',
@@ -24,68 +27,6 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** Maps a request path to a file under `root`, or null if it escapes it. */
-function fileFor(root, urlPath) {
-  let path;
-  try {
-    path = decodeURIComponent(urlPath.split('?')[0]);
-  } catch {
-    return null;
-  }
-  const file = resolve(root, '.' + normalize('/' + path));
-  return file === root || file.startsWith(root + sep) ? file : null;
-}
-
-/**
- * Serves `dir` (default: the repo's dist/) on 127.0.0.1 at a free port.
- * Returns { url, close } where url ends in '/'.
- */
-export async function serveDist(dir = DIST) {
-  const root = resolve(dir);
-  const server = createServer(async (req, res) => {
-    let file = fileFor(root, req.url ?? '/');
-    try {
-      if (file === null) throw new Error('outside root');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  await new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', ok);
-  });
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
-}
 
 /** Launches the system Chromium headless. Close it with `browser.close()`. */
 export function launchBrowser() {

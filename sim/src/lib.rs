@@ -37,3 +37,8 @@ pub use error::{Error, Problem};
 pub use scenario::{LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Scenario};
 pub use time::{SimDuration, SimTime};
 pub use trace::{Event, EventKind, JobId, MsgId, Payload, Trace};
+
+/// The README's example, compiled and run with the doctests so that it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeExample;

@@ -35,6 +35,12 @@ const narration = (page, slug) => fig(page, slug).locator('.narration').textCont
 const status = (page, slug) => fig(page, slug).locator('[data-test=status]').textContent();
 const press = (page, slug, what) => fig(page, slug).locator(`[data-test=${what}]`).click();
 
+/** The simulated time in a status line, in milliseconds. */
+function simulatedMs(text) {
+  const [, value, unit] = /Simulated time ([\d.]+) (µs|ms|s)/.exec(text);
+  return Number(value) * { µs: 0.001, ms: 1, s: 1000 }[unit];
+}
+
 /** Resolves after the page has painted `n` more animation frames. */
 const frames = (page, n) =>
   page.evaluate(
@@ -161,6 +167,28 @@ describe('playing in real time', () => {
     const paused = await status(page, 'sync');
     await frames(page, 5);
     assert.equal(await status(page, 'sync'), paused, 'the clock stands still while paused');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a long gap between frames, as after a hidden tab, counts as one short frame', async () => {
+    const { page, errors, context } = await open({ reducedMotion: 'no-preference', fakeClock: true });
+    await page.clock.pauseAt(Date.now() + 1000);
+    const speed = fig(page, 'sync').locator('[data-test=speed]');
+    await speed.evaluate((el) => {
+      el.value = '0'; // ×1
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.clock.runFor(50);
+    const before = simulatedMs(await status(page, 'sync'));
+    await page.clock.fastForward(60_000); // a minute away
+    await page.clock.runFor(20);
+    const after = simulatedMs(await status(page, 'sync'));
+    assert.ok(after - before <= 100 + 40, `the clock jumped ${after - before} ms`);
+    assert.ok(after > before, 'and it still moves');
+    assert.match(await nodeClass(page, 'sync', 'a'), /waiting/, 'the exchange is not skipped');
+    await page.clock.runFor(1000);
+    assert.match(await status(page, 'sync'), /last wait 520 ms/, 'and then plays out in order');
     assert.deepEqual(errors, []);
     await context.close();
   });

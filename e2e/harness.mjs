@@ -45,13 +45,21 @@ export function launchBrowser() {
 export async function openPage(
   browser,
   url,
-  { width = 1280, height = 800, colorScheme = 'light', reducedMotion = 'no-preference' } = {},
+  {
+    width = 1280,
+    height = 800,
+    colorScheme = 'light',
+    reducedMotion = 'no-preference',
+    fakeClock = false,
+  } = {},
 ) {
   const context = await browser.newContext({
     viewport: { width, height },
     colorScheme,
     reducedMotion,
   });
+  // A fake clock runs timers and animation frames only when the test says so.
+  if (fakeClock) await context.clock.install();
   const page = await context.newPage();
   const errors = [];
   page.on('console', (msg) => {

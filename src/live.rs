@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use callflow_sim::Model;
+
 use crate::catalog::FigureKind;
 use crate::geometry::Layout;
 use crate::playback::{Frame, Playback, Setting, Target};
@@ -62,6 +64,11 @@ impl Live {
             live.set_playing(true);
         }
         live
+    }
+
+    /// The figure's nodes and links, with the settings as they are now.
+    pub fn model(self) -> Model {
+        self.playback.with_value(|p| p.sim().model().clone())
     }
 
     /// Copies what the playback says into the signals.

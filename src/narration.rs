@@ -35,6 +35,20 @@ pub enum Line {
     Amend(String),
 }
 
+/// A sentence for an event that is worth saying only when nothing else happened with it, as
+/// when a step ends a worker's job and nothing follows.
+pub fn aside(model: &Model, e: &Event) -> Option<String> {
+    match e.kind {
+        EventKind::WorkDone { node, .. } => {
+            Some(format!("{} finished its work.", short(model, node)))
+        }
+        EventKind::JobDone { node, .. } => {
+            Some(format!("{} finished its job and is free.", short(model, node)))
+        }
+        _ => None,
+    }
+}
+
 /// The sentence for `e`, if it deserves one; `prev` is the event just before it, and
 /// `arriving` the payload of the envelope that a `Received` event is about.
 pub fn narrate(

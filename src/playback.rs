@@ -264,12 +264,16 @@ impl Playback {
         }
         let mut said: Vec<(String, usize)> = Vec::new();
         let mut said_at = None;
+        let mut aside = None;
         for e in self.sim.trace().since(self.seen) {
             let arriving = match e.kind {
                 EventKind::Received { msg, .. } => self.scene.wire.get(&msg).map(|t| t.payload),
                 _ => None,
             };
             self.scene.apply(e);
+            if let Some(text) = crate::narration::aside(model, e) {
+                aside = Some(text);
+            }
             if let Some(line) = narrate(model, prev.as_ref(), e, arriving.as_ref()) {
                 if said_at != Some(e.at) {
                     said.clear();
@@ -296,7 +300,11 @@ impl Playback {
             prev = Some(e.clone());
         }
         self.seen = self.sim.trace().len();
-        if !said.is_empty() {
+        if said.is_empty() {
+            if let Some(text) = aside {
+                self.narration = text;
+            }
+        } else {
             let keep = said.len().saturating_sub(MAX_SENTENCES);
             let lines: Vec<String> = said[keep..]
                 .iter()
@@ -652,6 +660,25 @@ mod tests {
             p.narration(),
             "A published a message for B to the broker and, without waiting, goes on with its own work (0 ms). (×4)"
         );
+    }
+
+    #[test]
+    fn every_step_says_something() {
+        for kind in FigureKind::ALL {
+            let mut p = Playback::new(kind);
+            p.act();
+            let mut last = p.narration().to_string();
+            while p.step() {
+                assert_ne!(p.narration(), last, "{kind:?}: a step at {} said nothing new", p.now());
+                last = p.narration().to_string();
+            }
+        }
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.act();
+        while p.sim().next_due().is_some() {
+            p.step();
+        }
+        assert_eq!(p.narration(), "A finished its job and is free.");
     }
 
     #[test]

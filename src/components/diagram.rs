@@ -42,16 +42,15 @@ pub fn Diagram(
     live: Live,
 ) -> impl IntoView {
     let kind = live.kind;
-    let model = kind.scenario().validate().expect("built-in figures are valid");
+    let model = live.model();
     let frame = live.frame;
     let title_id = format!("{}-diagram-title", kind.slug());
     let labelled_by = title_id.clone();
 
     // The parts that only move when the layout changes: links and boxes.
-    let model_for_static = model.clone();
     let statics = move || {
         let layout = Layout::of(kind, live.tall.get());
-        let model = &model_for_static;
+        let model = &model;
         let links = model
             .links
             .iter()

@@ -193,6 +193,21 @@ describe('playing in real time', () => {
     await context.close();
   });
 
+  test('a figure out of view waits, and plays once it is scrolled into view', async () => {
+    const { page, errors, context } = await open({ reducedMotion: 'no-preference' });
+    await frames(page, 10);
+    assert.ok(simulatedMs(await status(page, 'sync')) > 0, 'figure 1, on screen, plays');
+    assert.equal(simulatedMs(await status(page, 'hybrid')), 0, 'figure 3, below the fold, waits');
+    assert.equal(await fig(page, 'hybrid').locator('[data-test=play]').getAttribute('data-playing'), 'true');
+    await fig(page, 'hybrid').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => {
+      const s = document.querySelector('[data-figure=hybrid] [data-test=status]').textContent;
+      return !s.startsWith('Simulated time 0 ms');
+    });
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('reduced motion starts every figure paused', async () => {
     const { page, errors, context } = await open();
     for (const slug of ['sync', 'async', 'hybrid']) {

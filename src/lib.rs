@@ -6,6 +6,7 @@
 //! - [`geometry`]: layouts, link ends, where a token is;
 //! - [`narration`]: a sentence for what just happened;
 //! - [`live`]: the reactive handle the components share;
+//! - [`visibility`]: whether an element is on screen;
 //! - [`components`]: the Leptos view, one component per file.
 
 pub mod app;
@@ -16,5 +17,6 @@ pub mod live;
 pub mod narration;
 pub mod playback;
 pub mod scene;
+pub mod visibility;
 
 pub use app::App;

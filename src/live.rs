@@ -34,6 +34,9 @@ pub struct Live {
     pub engaged: RwSignal<bool>,
     /// Lay the figure out for a narrow screen.
     pub tall: Signal<bool>,
+    /// Some of the figure is on screen. A playing figure that is not stays where it is and
+    /// costs nothing, and goes on when it comes into view. False until someone says so.
+    visible: RwSignal<bool>,
 }
 
 impl Live {
@@ -55,6 +58,7 @@ impl Live {
             notice: RwSignal::new(None),
             engaged: RwSignal::new(false),
             tall,
+            visible: RwSignal::new(false),
         };
         Effect::new(move |_| {
             tall.track();
@@ -121,12 +125,26 @@ impl Live {
     pub fn set_playing(self, on: bool) {
         self.playback.try_update_value(|p| p.set_playing(on));
         self.playing.set(on);
+        self.restart_clock();
+        self.refresh();
+    }
+
+    /// Says whether any of the figure is on screen.
+    pub fn set_visible(self, visible: bool) {
+        if self.visible.get_untracked() != visible {
+            self.visible.set(visible);
+            self.restart_clock();
+        }
+    }
+
+    /// Ends the running frame loop, if any, and starts a new one when the figure plays and
+    /// can be seen.
+    fn restart_clock(self) {
         self.generation.try_update_value(|g| *g += 1);
-        if on {
+        if self.playing.get_untracked() && self.visible.get_untracked() {
             let generation = self.generation.try_get_value().unwrap_or_default();
             self.next_frame(generation, now_ms());
         }
-        self.refresh();
     }
 
     pub fn toggle(self) {

@@ -20,6 +20,12 @@ pub fn Figure(
     autoplay: bool,
 ) -> impl IntoView {
     let live = Live::new(kind, tall, autoplay);
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(el) = section.get() {
+            crate::visibility::watch(&el, move |on_screen| live.set_visible(on_screen));
+        }
+    });
 
     let heading = format!("{}-heading", kind.slug());
     let labelled_by = heading.clone();
@@ -55,7 +61,7 @@ pub fn Figure(
     };
 
     view! {
-        <section class="figure" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
+        <section node_ref=section class="figure" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
             <h2 id=heading>{format!("Figure {}. {}", kind.number(), kind.title())}</h2>
             <p class="caption">{kind.caption()}</p>
             <Diagram live=live />

@@ -3,11 +3,11 @@
 use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
-use crate::components::Figure;
-use crate::live::{media_matches, prefers_reduced_motion};
+use crate::components::{Announcer, Figure};
+use crate::live::{media_matches, prefers_reduced_motion, Voice};
 
-/// Below this width the figures stack their boxes vertically.
-const NARROW: &str = "(max-width: 600px)";
+/// On a narrow screen held upright the figures stack their boxes vertically.
+const NARROW: &str = "(max-width: 700px) and (orientation: portrait)";
 
 /// The whole page.
 #[component]
@@ -21,6 +21,8 @@ pub fn App() -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
     let autoplay = !prefers_reduced_motion();
+    let voice = Voice::new();
+    provide_context(voice);
 
     view! {
         <header class="intro">
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
         <main>
             {FigureKind::ALL.into_iter().map(|kind| view! { <Figure kind=kind tall=tall autoplay=autoplay /> }).collect_view()}
         </main>
+        <Announcer voice=voice />
         <footer class="beyond">
             <h2>"Beyond the three"</h2>
             <p>

@@ -68,8 +68,9 @@ impl FigureKind {
                 "A hands its message to the broker and is done: fire and forget. The broker \
                  stores the message, confirms to A that it has it, and delivers it to B when B is \
                  free; B acknowledges once it has done its work. Publish several times quickly: \
-                 A is never held up, the messages wait in the queue, and B takes them in its own \
-                 time."
+                 A never waits for the broker or for B, only for its own short work between \
+                 messages; the messages pile up in the queue, and B takes them one by one in its \
+                 own time."
             }
             FigureKind::Hybrid => {
                 "A calls B over HTTP and waits. Before answering, B publishes a message for C \

@@ -15,7 +15,7 @@ pub struct Point {
 
 /// A node box's size.
 pub const BOX_W: f64 = 164.0;
-pub const BOX_H: f64 = 64.0;
+pub const BOX_H: f64 = 84.0;
 pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;
 
@@ -39,39 +39,39 @@ impl Layout {
         let p = |x, y| Point { x, y };
         let (width, height, nodes) = match (kind, tall) {
             (FigureKind::RequestResponse, false) => {
-                (640.0, 160.0, vec![("a", p(100.0, 70.0)), ("b", p(540.0, 70.0))])
+                (640.0, 110.0, vec![("a", p(100.0, 52.0)), ("b", p(540.0, 52.0))])
             }
             (FigureKind::RequestResponse, true) => {
-                (360.0, 420.0, vec![("a", p(180.0, 60.0)), ("b", p(180.0, 340.0))])
+                (360.0, 330.0, vec![("a", p(180.0, 50.0)), ("b", p(180.0, 280.0))])
             }
             (FigureKind::Broker, false) => (
                 700.0,
-                200.0,
-                vec![("a", p(95.0, 80.0)), ("broker", p(350.0, 80.0)), ("b", p(605.0, 80.0))],
+                120.0,
+                vec![("a", p(95.0, 58.0)), ("broker", p(350.0, 58.0)), ("b", p(605.0, 58.0))],
             ),
             (FigureKind::Broker, true) => (
                 360.0,
-                560.0,
-                vec![("a", p(180.0, 50.0)), ("broker", p(180.0, 270.0)), ("b", p(180.0, 490.0))],
+                470.0,
+                vec![("a", p(180.0, 50.0)), ("broker", p(180.0, 235.0)), ("b", p(180.0, 420.0))],
             ),
             (FigureKind::Hybrid, false) => (
                 700.0,
-                330.0,
+                300.0,
                 vec![
-                    ("a", p(95.0, 60.0)),
-                    ("b", p(345.0, 60.0)),
-                    ("broker", p(345.0, 250.0)),
-                    ("c", p(605.0, 250.0)),
+                    ("a", p(95.0, 50.0)),
+                    ("b", p(345.0, 50.0)),
+                    ("broker", p(345.0, 245.0)),
+                    ("c", p(605.0, 245.0)),
                 ],
             ),
             (FigureKind::Hybrid, true) => (
                 360.0,
-                710.0,
+                640.0,
                 vec![
                     ("a", p(180.0, 50.0)),
-                    ("b", p(180.0, 230.0)),
-                    ("broker", p(180.0, 440.0)),
-                    ("c", p(180.0, 640.0)),
+                    ("b", p(180.0, 210.0)),
+                    ("broker", p(180.0, 400.0)),
+                    ("c", p(180.0, 590.0)),
                 ],
             ),
         };
@@ -192,7 +192,7 @@ mod tests {
                         n.id
                     );
                     assert!(
-                        p.y - h / 2.0 >= 0.0 && p.y + h / 2.0 + 30.0 <= layout.height,
+                        p.y - h / 2.0 >= 0.0 && p.y + h / 2.0 + 4.0 <= layout.height,
                         "{kind:?} {}",
                         n.id
                     );

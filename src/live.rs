@@ -16,6 +16,26 @@ pub struct Notice {
     pub error: bool,
 }
 
+/// The page's voice: which figure the reader used last, and that figure's narration. The
+/// [`crate::components::Announcer`] reads it out.
+#[derive(Clone, Copy)]
+pub struct Voice {
+    pub speaker: RwSignal<Option<FigureKind>>,
+    pub line: RwSignal<String>,
+}
+
+impl Voice {
+    pub fn new() -> Voice {
+        Voice { speaker: RwSignal::new(None), line: RwSignal::new(String::new()) }
+    }
+}
+
+impl Default for Voice {
+    fn default() -> Voice {
+        Voice::new()
+    }
+}
+
 /// One figure's state as the components see it. Copy, so that every closure can hold it.
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -29,9 +49,8 @@ pub struct Live {
     pub speed: RwSignal<f64>,
     pub settings: RwSignal<Vec<Setting>>,
     pub notice: RwSignal<Option<Notice>>,
-    /// The reader has used this figure's controls. Until then its narration is not announced:
-    /// three autoplaying figures would talk over each other.
-    pub engaged: RwSignal<bool>,
+    /// The page's voice, if the page has one (a figure mounted alone has none).
+    voice: Option<Voice>,
     /// Lay the figure out for a narrow screen.
     pub tall: Signal<bool>,
     /// Some of the figure is on screen. A playing figure that is not stays where it is and
@@ -56,7 +75,7 @@ impl Live {
             frame: RwSignal::new(frame),
             playing: RwSignal::new(false),
             notice: RwSignal::new(None),
-            engaged: RwSignal::new(false),
+            voice: use_context::<Voice>(),
             tall,
             visible: RwSignal::new(false),
         };
@@ -86,6 +105,11 @@ impl Live {
         };
         self.frame.set(frame);
         if self.narration.get_untracked() != line {
+            if let Some(voice) = self.voice {
+                if voice.speaker.get_untracked() == Some(self.kind) {
+                    voice.line.set(line.clone());
+                }
+            }
             self.narration.set(line);
         }
     }
@@ -95,10 +119,12 @@ impl Live {
         self.refresh();
     }
 
-    /// Notes that the reader is using this figure.
+    /// Notes that the reader is using this figure: from now on, it is the one the page speaks for.
     fn engage(self) {
-        if !self.engaged.get_untracked() {
-            self.engaged.set(true);
+        if let Some(voice) = self.voice {
+            if voice.speaker.get_untracked() != Some(self.kind) {
+                voice.speaker.set(Some(self.kind));
+            }
         }
     }
 

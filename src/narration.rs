@@ -4,6 +4,8 @@
 use callflow_sim::scenario::Role;
 use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId};
 
+use crate::scene::Scene;
+
 /// The short name of a node: "A" for "Microservice A", "the broker" for a broker.
 pub fn short(model: &Model, id: NodeId) -> String {
     let n = model.node(id);
@@ -50,13 +52,8 @@ pub fn aside(model: &Model, e: &Event) -> Option<String> {
 }
 
 /// The sentence for `e`, if it deserves one; `prev` is the event just before it, and
-/// `arriving` the payload of the envelope that a `Received` event is about.
-pub fn narrate(
-    model: &Model,
-    prev: Option<&Event>,
-    e: &Event,
-    arriving: Option<&Payload>,
-) -> Option<Line> {
+/// `before` the scene as it was just before `e`.
+pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event, before: &Scene) -> Option<Line> {
     let s = |id| short(model, id);
     let amends = matches!(
         (prev.map(|p| (&p.kind, p.at)), &e.kind),
@@ -71,9 +68,29 @@ pub fn narrate(
         (Some((EventKind::CallReturned { node: n, .. }, at)), EventKind::WorkStarted { node, .. })
             if n == node && at == e.at
     );
-    if let (EventKind::Received { node, .. }, Some(Payload::Confirm { .. })) = (&e.kind, arriving) {
-        let text = format!("{} got the broker's confirm; it was not waiting for it.", s(*node));
-        return Some(Line::New(text));
+    match e.kind {
+        EventKind::Received { msg, node } => {
+            if let Some(Payload::Confirm { .. }) = before.wire.get(&msg).map(|t| t.payload) {
+                let text =
+                    format!("{} got the broker's confirm; it was not waiting for it.", s(node));
+                return Some(Line::New(text));
+            }
+        }
+        EventKind::JobQueued { node, waiting, .. } => {
+            let text = match before.blocked(node) {
+                Some((_, callee)) => format!(
+                    "{} is blocked waiting for {}, so the new job waits in its inbox ({waiting} waiting).",
+                    s(node),
+                    s(callee)
+                ),
+                None => format!(
+                    "{} is busy with its own work, so the new job waits in its inbox ({waiting} waiting).",
+                    s(node)
+                ),
+            };
+            return Some(Line::New(text));
+        }
+        _ => {}
     }
     let text = sentence(model, prev, e, &s)?;
     Some(if amends { Line::Amend(text) } else { Line::New(text) })
@@ -152,19 +169,16 @@ fn sentence(
                 _ => format!("{} is busy with its own work for {work}.", s(node)),
             }
         }
-        EventKind::JobQueued { node, waiting, .. } => {
-            format!("{} is busy, so the new job waits in its inbox ({waiting} waiting).", s(node))
+        EventKind::Enqueued { queue, .. } => {
+            format!("The broker stored the message in “{}”.", queue_name(model, queue))
         }
-        EventKind::Enqueued { queue, ready, .. } => format!(
-            "The broker stored the message in “{}” ({ready} waiting).",
-            queue_name(model, queue)
-        ),
         EventKind::Acked { queue, .. } => format!(
             "The broker removed the acknowledged message from “{}”.",
             queue_name(model, queue)
         ),
         EventKind::Triggered { .. }
         | EventKind::Received { .. }
+        | EventKind::JobQueued { .. }
         | EventKind::JobStarted { .. }
         | EventKind::WorkDone { .. }
         | EventKind::CallBlocked { .. }

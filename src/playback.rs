@@ -5,7 +5,7 @@
 
 use callflow_sim::scenario::{NodeSpec, Role};
 use callflow_sim::{
-    EventKind, LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime,
+    LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime,
 };
 
 use crate::catalog::FigureKind;
@@ -266,15 +266,12 @@ impl Playback {
         let mut said_at = None;
         let mut aside = None;
         for e in self.sim.trace().since(self.seen) {
-            let arriving = match e.kind {
-                EventKind::Received { msg, .. } => self.scene.wire.get(&msg).map(|t| t.payload),
-                _ => None,
-            };
+            let line = narrate(model, prev.as_ref(), e, &self.scene);
             self.scene.apply(e);
             if let Some(text) = crate::narration::aside(model, e) {
                 aside = Some(text);
             }
-            if let Some(line) = narrate(model, prev.as_ref(), e, arriving.as_ref()) {
+            if let Some(line) = line {
                 if said_at != Some(e.at) {
                     said.clear();
                     said_at = Some(e.at);
@@ -291,11 +288,13 @@ impl Playback {
                         text
                     }
                 };
-                // The same thing many times over is said once, with a count.
-                match said.iter_mut().find(|(t, _)| *t == text) {
-                    Some((_, n)) => *n += 1,
-                    None => said.push((text, 1)),
-                }
+                // The same thing many times over is said once, with a count, in the place of
+                // its latest saying.
+                let n = match said.iter().position(|(t, _)| *t == text) {
+                    Some(i) => said.remove(i).1 + 1,
+                    None => 1,
+                };
+                said.push((text, n));
             }
             prev = Some(e.clone());
         }
@@ -484,6 +483,48 @@ pub struct QueueView {
 }
 
 impl Frame {
+    /// The picture in words: the text version of the diagram, for every reader.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("Simulated time {}", self.now)];
+        for n in &self.nodes {
+            let who = crate::narration::short_label(&n.label);
+            let mut part = match &n.state {
+                NodeState::Waiting { on, for_ } => format!("{who} waiting for {on}: {for_}"),
+                NodeState::Working { .. } => format!("{who} working"),
+                NodeState::Idle => match n.last_wait {
+                    Some(w) => format!("{who} idle (last wait {w})"),
+                    None => format!("{who} idle"),
+                },
+                NodeState::Broker => continue,
+            };
+            if n.inbox > 0 {
+                part.push_str(&format!(", {} in inbox", n.inbox));
+            }
+            parts.push(part);
+        }
+        if let Some(q) = &self.queue {
+            parts.push(format!("queue {}: {} waiting, {} unacked", q.name, q.ready, q.unacked));
+        }
+        parts.push(match self.tokens.len() {
+            0 => "nothing on the wire".into(),
+            _ => {
+                let mut kinds: Vec<(&str, usize)> = Vec::new();
+                for t in &self.tokens {
+                    match kinds.iter_mut().find(|(k, _)| *k == t.kind) {
+                        Some((_, n)) => *n += 1,
+                        None => kinds.push((t.kind, 1)),
+                    }
+                }
+                let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                format!("on the wire: {}", list.join(", "))
+            }
+        });
+        if self.lagging {
+            parts.push("running behind the chosen speed: too many events per frame".into());
+        }
+        parts.join(" · ")
+    }
+
     pub fn node(&self, id: &str) -> Option<&NodeView> {
         self.nodes.iter().find(|n| n.id == id)
     }
@@ -610,9 +651,13 @@ mod tests {
             "{}",
             p.narration()
         );
-        p.step(); // the publish reaches the broker, which stores, confirms and delivers at once
+        // A finishes its own work, then the publish reaches the broker, which stores, confirms
+        // and delivers at once.
+        p.step();
+        assert_eq!(p.narration(), "A finished its job and is free.");
+        p.step();
         let said = p.narration();
-        assert!(said.contains("stored the message in “orders” (1 waiting)"), "{said}");
+        assert!(said.contains("stored the message in “orders”."), "{said}");
         assert!(said.contains("confirmed to A"), "{said}");
         assert!(said.contains("delivered the oldest waiting message to B"), "{said}");
     }
@@ -659,6 +704,24 @@ mod tests {
         assert_eq!(
             p.narration(),
             "A published a message for B to the broker and, without waiting, goes on with its own work (0 ms). (×4)"
+        );
+    }
+
+    #[test]
+    fn a_queued_job_says_whether_its_service_is_blocked_or_busy() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.act();
+        p.act();
+        assert_eq!(
+            p.narration(),
+            "A is blocked waiting for B, so the new job waits in its inbox (1 waiting)."
+        );
+        let mut p = Playback::new(FigureKind::Broker);
+        p.act();
+        p.act();
+        assert_eq!(
+            p.narration(),
+            "A is busy with its own work, so the new job waits in its inbox (1 waiting)."
         );
     }
 

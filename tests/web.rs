@@ -91,13 +91,25 @@ async fn publishing_never_marks_the_publisher_waiting() {
 }
 
 #[wasm_bindgen_test]
-async fn the_narration_becomes_a_polite_live_region_once_the_reader_uses_the_figure() {
-    let host = mount(FigureKind::Hybrid);
-    let line = find(&host, ".narration");
-    assert!(line.text_content().unwrap().starts_with("A sent an HTTP request to B"));
-    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("off"), "quiet while untouched");
-    click(&host, "[data-test=step]").await;
-    assert_eq!(line.get_attribute("aria-live").as_deref(), Some("polite"));
+async fn the_page_speaks_for_the_figure_in_use_only() {
+    let doc = document();
+    let host = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&host).unwrap();
+    leptos::mount::mount_to(host.clone().unchecked_into(), callflow::App).forget();
+    tick().await;
+
+    let voice = find(&host, "[data-test=announcer]");
+    assert_eq!(voice.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert_eq!(voice.text_content().unwrap(), "", "silent until the reader uses a figure");
+
+    click(&host, "[data-figure=hybrid] [data-test=step]").await;
+    let hybrid = find(&host, "[data-figure=hybrid] [data-test=narration]").text_content().unwrap();
+    assert_eq!(voice.text_content().unwrap(), hybrid);
+
+    click(&host, "[data-figure=sync] [data-test=step]").await;
+    let sync = find(&host, "[data-figure=sync] [data-test=narration]").text_content().unwrap();
+    assert_eq!(voice.text_content().unwrap(), sync);
+    assert_ne!(sync, hybrid);
 }
 
 #[wasm_bindgen_test]

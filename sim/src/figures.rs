@@ -35,7 +35,7 @@ pub fn broker() -> Scenario {
             service(
                 "a",
                 "Microservice A",
-                60.0,
+                20.0,
                 vec![publish("orders"), Step::Work],
                 vec![],
                 vec![],

@@ -111,7 +111,7 @@ impl fmt::Display for SimDuration {
         } else if us < 1_000_000 {
             write!(f, "{:.0} ms", us as f64 / 1e3)
         } else {
-            write!(f, "{:.2} s", us as f64 / 1e6)
+            write!(f, "{:.3} s", us as f64 / 1e6)
         }
     }
 }
@@ -153,6 +153,7 @@ mod tests {
         assert_eq!(SimDuration::from_micros(850).to_string(), "850 µs");
         assert_eq!(SimDuration::from_micros(2_500).to_string(), "2.50 ms");
         assert_eq!(SimDuration::from_millis(120).to_string(), "120 ms");
-        assert_eq!(SimDuration::from_millis(2_400).to_string(), "2.40 s");
+        assert_eq!(SimDuration::from_millis(2_400).to_string(), "2.400 s");
+        assert_eq!(SimDuration::from_micros(2_400_600).to_string(), "2.401 s");
     }
 }

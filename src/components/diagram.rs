@@ -2,7 +2,7 @@
 //! apart, messages as tokens moving along the links, the broker's queue, and who is waiting.
 
 use callflow_sim::scenario::Role;
-use callflow_sim::Protocol;
+use callflow_sim::{Protocol, SimDuration};
 use leptos::prelude::*;
 
 use crate::geometry::{self, Layout};
@@ -14,16 +14,22 @@ const SLOTS: usize = 6;
 
 /// The state line under a node, in words.
 pub fn state_text(n: &NodeView) -> String {
-    let mut s = match &n.state {
+    match &n.state {
         NodeState::Idle => "idle".to_string(),
+        NodeState::Working { left } if *left == SimDuration::ZERO => "working · finishing".into(),
         NodeState::Working { left } => format!("working · {left} left"),
         NodeState::Waiting { on, for_ } => format!("waiting for {on} · {for_}"),
         NodeState::Broker => String::new(),
-    };
-    if n.inbox > 0 {
-        s.push_str(&format!(" · {} in inbox", n.inbox));
     }
-    s
+}
+
+/// The jobs waiting for a worker, in words; empty when there are none.
+pub fn inbox_text(n: &NodeView) -> String {
+    match n.inbox {
+        0 => String::new(),
+        1 => "1 job in inbox".into(),
+        k => format!("{k} jobs in inbox"),
+    }
 }
 
 fn state_class(n: &NodeView) -> &'static str {
@@ -68,14 +74,19 @@ pub fn Diagram(
                 };
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();
-                let (lx, ly) = if vertical { (mx + 16.0, my + 5.0) } else { (mx, my - 18.0) };
+                // Clear of the tokens, which travel up to two lanes and a half token from the line.
+                let (lx, ly) = if vertical { (mx + 34.0, my + 5.0) } else { (mx, my - 26.0) };
+                // How many are on the wire goes under the name, or under the line.
+                let count_y = if vertical { ly + 17.0 } else { my + 36.0 };
+                let anchor = if vertical { "start" } else { "middle" };
                 view! {
                     <g class=class>
                         <line x1=s.x y1=s.y x2=e.x y2=e.y />
-                        <text class="link-label" x=lx y=ly text-anchor=if vertical { "start" } else { "middle" } data-test="link-label">
+                        <text class="link-label" x=lx y=ly text-anchor=anchor>{name}</text>
+                        <text class="link-count" x=lx y=count_y text-anchor=anchor data-test="link-count">
                             {move || {
                                 let n = frame.with(|f| f.on_links.get(i).copied().unwrap_or(0));
-                                if n > 1 { format!("{name} · {n} on the wire") } else { name.to_string() }
+                                if n > 1 { format!("{n} on the wire") } else { String::new() }
                             }}
                         </text>
                     </g>
@@ -91,22 +102,30 @@ pub fn Diagram(
                 let (w, h) = geometry::box_size(is_broker);
                 let id = n.id.clone();
                 let id_for_state = id.clone();
+                let id_for_inbox = id.clone();
                 let view_of = move |f: &Frame| f.node(&id).cloned();
                 let class = move || {
                     let st = frame.with(|f| view_of(f)).map_or("idle", |v| state_class(&v));
                     format!("node {st}")
                 };
                 let state = move || frame.with(|f| f.node(&id_for_state).map(state_text)).unwrap_or_default();
-                let label_y = if is_broker { c.y - h / 2.0 + 22.0 } else { c.y + 6.0 };
+                let inbox = move || frame.with(|f| f.node(&id_for_inbox).map(inbox_text)).unwrap_or_default();
+                let top = c.y - h / 2.0;
+                let label_y = if is_broker { top + 22.0 } else { top + 28.0 };
                 let queue = is_broker.then(|| queue_view(frame, c, h));
                 view! {
                     <g class=class data-node=n.id.clone()>
                         <rect class="box" x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
                         <text class="node-label" x=c.x y=label_y text-anchor="middle">{n.label.clone()}</text>
                         {queue}
-                        <text class="node-state" x=c.x y=c.y + h / 2.0 + 22.0 text-anchor="middle" data-test="node-state">
-                            {state}
-                        </text>
+                        {(!is_broker).then(|| view! {
+                            <text class="node-state" x=c.x y=top + 52.0 text-anchor="middle" data-test="node-state">
+                                {state}
+                            </text>
+                            <text class="node-inbox" x=c.x y=top + 71.0 text-anchor="middle" data-test="node-inbox">
+                                {inbox}
+                            </text>
+                        })}
                     </g>
                 }
             })

@@ -1,11 +1,13 @@
 //! The view: one public component per file.
 
+mod announcer;
 mod controls;
 mod diagram;
 mod figure;
 mod narration_line;
 mod settings;
 
+pub use announcer::Announcer;
 pub use controls::Controls;
 pub use diagram::Diagram;
 pub use figure::Figure;

@@ -2,22 +2,16 @@
 
 use leptos::prelude::*;
 
-/// One line of narration, in a polite live region once `announce` is on.
+/// One line of narration. Screen readers hear it through the page's one live region, the
+/// [`crate::components::Announcer`], while this figure is the one in use.
 #[component]
 pub fn NarrationLine(
-    /// The sentence to show.
+    /// The sentences to show.
     #[prop(into)]
     text: Signal<String>,
-    /// Read changes out to screen readers.
-    #[prop(into)]
-    announce: Signal<bool>,
 ) -> impl IntoView {
     view! {
-        <p
-            class="narration"
-            aria-live=move || if announce.get() { "polite" } else { "off" }
-            aria-atomic="true"
-        >
+        <p class="narration" data-test="narration">
             {move || text.get()}
         </p>
     }

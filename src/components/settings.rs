@@ -11,8 +11,10 @@ use crate::playback::{Setting, Target, MAX_SETTING_MS};
 /// number field.
 const SLIDER_MIN: f64 = 0.0;
 
+/// A whole number of slider steps at or just above the largest setting, so that the slider's
+/// end is reachable; what it gives past the largest setting is clamped.
 fn slider_max() -> f64 {
-    MAX_SETTING_MS.log10()
+    (MAX_SETTING_MS.log10() * 100.0).ceil() / 100.0
 }
 
 fn slider_value(ms: f64) -> String {
@@ -45,6 +47,10 @@ pub fn parse_ms(raw: &str) -> Result<f64, String> {
     }
     match number.parse::<f64>() {
         Ok(v) if !v.is_nan() => Ok(v * scale),
+        _ if number.contains(',') => Err(format!(
+            "“{}”: write decimals with a point, as in 1.5; the setting is unchanged.",
+            quote(t)
+        )),
         _ => Err(format!(
             "“{}” is not a number of milliseconds; the setting is unchanged.",
             quote(t)
@@ -84,7 +90,7 @@ pub fn Settings(
         let on_slide = move |ev: leptos::ev::Event| {
             if let Ok(exp) = event_target_value(&ev).parse::<f64>() {
                 // 316 reads better than 316.2277...
-                live.change(target, three_digits(10f64.powf(exp)));
+                live.change(target, three_digits(10f64.powf(exp)).min(MAX_SETTING_MS));
             }
         };
         let on_type = move |ev: leptos::ev::Event| {
@@ -166,6 +172,7 @@ mod tests {
         assert!(parse_ms("NaN").is_err());
         assert!(parse_ms("s").is_err());
         assert!(parse_ms("5 sec").is_err());
+        assert!(parse_ms("1,5").unwrap_err().contains("with a point"));
         let err = parse_ms("<script>alert(1)</script> and a very long tail").unwrap_err();
         assert!(err.contains('…') && err.len() < 120, "{err}");
         let err = parse_ms("\u{202e}abc").unwrap_err();
@@ -191,5 +198,7 @@ mod tests {
         assert_eq!(slider_value(0.0), "0");
         assert_eq!(slider_value(100.0), "2");
         assert_eq!(slider_value(60_000.0), MAX_SETTING_MS.log10().to_string());
+        assert_eq!(slider_max(), 4.78);
+        assert!(10f64.powf(slider_max()) >= MAX_SETTING_MS);
     }
 }

@@ -14,7 +14,7 @@ pub struct Point {
 }
 
 /// A node box's size.
-pub const BOX_W: f64 = 164.0;
+pub const BOX_W: f64 = 176.0;
 pub const BOX_H: f64 = 84.0;
 pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;

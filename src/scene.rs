@@ -5,20 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::{
-    Event, EventKind, JobId, LinkId, Model, MsgId, NodeId, Payload, QueueId, SimDuration, SimTime,
+    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime,
 };
-
-/// An envelope on the wire.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Token {
-    pub id: MsgId,
-    pub from: NodeId,
-    pub to: NodeId,
-    pub link: LinkId,
-    pub payload: Payload,
-    pub sent: SimTime,
-    pub arrives: SimTime,
-}
 
 /// What one worker is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +39,8 @@ pub struct QueueScene {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scene {
-    pub wire: BTreeMap<MsgId, Token>,
+    /// Envelopes on the wire, as their `Sent` events described them.
+    pub wire: BTreeMap<MsgId, Envelope>,
     pub nodes: Vec<NodeScene>,
     pub queues: BTreeMap<QueueId, QueueScene>,
 }
@@ -65,8 +54,8 @@ impl Scene {
     pub fn apply(&mut self, e: &Event) {
         match e.kind {
             EventKind::Sent { msg, from, to, link, payload, arrives } => {
-                let token = Token { id: msg, from, to, link, payload, sent: e.at, arrives };
-                self.wire.insert(msg, token);
+                let env = Envelope { id: msg, from, to, link, payload, sent: e.at, arrives };
+                self.wire.insert(msg, env);
             }
             EventKind::Received { msg, .. } => {
                 self.wire.remove(&msg);

@@ -42,7 +42,7 @@ pub fn App() -> impl IntoView {
                 <span class="key response">"res"</span>" its response, "
                 <span class="key publish">"msg"</span>" a message for the broker or from it, "
                 <span class="key confirm">"ok"</span>" the broker's confirm, "
-                <span class="key ack">"ack"</span>" a consumer's acknowledgement."
+                <span class="key ack">"ack"</span>" a consumer's acknowledgement. A broker's box shows                 its queue: the messages waiting there, and those delivered to the consumer but not                 yet acknowledged (unacked)."
             </p>
             {(!autoplay).then(|| view! {
                 <p class="hint">"Your system asks for reduced motion, so the figures start paused. Press Play or Step."</p>

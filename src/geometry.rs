@@ -13,18 +13,25 @@ pub struct Point {
     pub y: f64,
 }
 
-/// A node box's size.
+/// A node box's size in the wide layouts; the tall ones use wider boxes (see [`Layout::box_size`]).
 pub const BOX_W: f64 = 176.0;
 pub const BOX_H: f64 = 84.0;
 pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;
 
+/// The tall layouts' width, and their boxes' width: the picture is narrow so that its text is
+/// large on a phone, and the boxes take most of it.
+pub const TALL_W: f64 = 300.0;
+pub const TALL_BOX_W: f64 = 236.0;
+
 /// Half a token's width: tokens start and end this far outside the boxes, so that they never
 /// cover a label.
 pub const TOKEN_HALF_W: f64 = 19.0;
 
-/// How far tokens travel from the link's centre line, so that the two directions do not overlap.
-pub const LANE: f64 = 9.0;
+/// How far tokens travel from the link's centre line, so that the two directions do not overlap:
+/// half a token's height and a little on a horizontal link, half its width on a vertical one.
+pub const LANE_ACROSS_HORIZONTAL: f64 = 11.0;
+pub const LANE_ACROSS_VERTICAL: f64 = 20.0;
 
 /// The diagram's size and each node's centre, by node id.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +39,7 @@ pub struct Layout {
     pub width: f64,
     pub height: f64,
     pub nodes: Vec<(&'static str, Point)>,
+    pub tall: bool,
 }
 
 impl Layout {
@@ -42,7 +50,7 @@ impl Layout {
                 (640.0, 110.0, vec![("a", p(100.0, 52.0)), ("b", p(540.0, 52.0))])
             }
             (FigureKind::RequestResponse, true) => {
-                (360.0, 330.0, vec![("a", p(180.0, 50.0)), ("b", p(180.0, 280.0))])
+                (TALL_W, 330.0, vec![("a", p(150.0, 50.0)), ("b", p(150.0, 280.0))])
             }
             (FigureKind::Broker, false) => (
                 700.0,
@@ -50,9 +58,9 @@ impl Layout {
                 vec![("a", p(95.0, 58.0)), ("broker", p(350.0, 58.0)), ("b", p(605.0, 58.0))],
             ),
             (FigureKind::Broker, true) => (
-                360.0,
+                TALL_W,
                 470.0,
-                vec![("a", p(180.0, 50.0)), ("broker", p(180.0, 235.0)), ("b", p(180.0, 420.0))],
+                vec![("a", p(150.0, 50.0)), ("broker", p(150.0, 235.0)), ("b", p(150.0, 420.0))],
             ),
             (FigureKind::Hybrid, false) => (
                 700.0,
@@ -65,30 +73,31 @@ impl Layout {
                 ],
             ),
             (FigureKind::Hybrid, true) => (
-                360.0,
+                TALL_W,
                 640.0,
                 vec![
-                    ("a", p(180.0, 50.0)),
-                    ("b", p(180.0, 210.0)),
-                    ("broker", p(180.0, 400.0)),
-                    ("c", p(180.0, 590.0)),
+                    ("a", p(150.0, 50.0)),
+                    ("b", p(150.0, 210.0)),
+                    ("broker", p(150.0, 400.0)),
+                    ("c", p(150.0, 590.0)),
                 ],
             ),
         };
-        Layout { width, height, nodes }
+        Layout { width, height, nodes, tall }
     }
 
     pub fn centre(&self, id: &str) -> Option<Point> {
         self.nodes.iter().find(|(n, _)| *n == id).map(|(_, p)| *p)
     }
-}
 
-/// The size of a node's box.
-pub fn box_size(is_broker: bool) -> (f64, f64) {
-    if is_broker {
-        (BROKER_W, BROKER_H)
-    } else {
-        (BOX_W, BOX_H)
+    /// The size of a node's box.
+    pub fn box_size(&self, is_broker: bool) -> (f64, f64) {
+        match (self.tall, is_broker) {
+            (true, true) => (TALL_BOX_W, BROKER_H),
+            (true, false) => (TALL_BOX_W, BOX_H),
+            (false, true) => (BROKER_W, BROKER_H),
+            (false, false) => (BOX_W, BOX_H),
+        }
     }
 }
 
@@ -124,13 +133,17 @@ pub fn progress(sent: SimTime, arrives: SimTime, now: SimTime) -> f64 {
     (done / (arrives.as_micros() - sent.as_micros()) as f64).clamp(0.0, 1.0)
 }
 
-/// The point `t` of the way from `from` to `to`, moved `LANE` units to the travel direction's
-/// right, so that traffic each way keeps its own side of the line.
+/// The point `t` of the way from `from` to `to`, moved to the travel direction's right by a
+/// lane's width, so that traffic each way keeps its own side of the line.
 pub fn along(from: Point, to: Point, t: f64) -> Point {
     let (dx, dy) = (to.x - from.x, to.y - from.y);
     let len = (dx * dx + dy * dy).sqrt();
-    let (nx, ny) = if len > 0.0 { (-dy / len, dx / len) } else { (0.0, 0.0) };
-    Point { x: from.x + dx * t + nx * LANE, y: from.y + dy * t + ny * LANE }
+    if len == 0.0 {
+        return from;
+    }
+    let lane = (LANE_ACROSS_HORIZONTAL * dx.abs() + LANE_ACROSS_VERTICAL * dy.abs()) / len;
+    let (nx, ny) = (-dy / len, dx / len);
+    Point { x: from.x + dx * t + nx * lane, y: from.y + dy * t + ny * lane }
 }
 
 #[cfg(test)]
@@ -153,7 +166,14 @@ mod tests {
         let back = along(b, a, 0.5);
         assert_eq!(there.x, 50.0);
         assert_eq!(back.x, 50.0);
-        assert!((there.y - back.y).abs() >= 2.0 * LANE - 1e-9);
+        assert!((there.y - back.y).abs() >= 2.0 * LANE_ACROSS_HORIZONTAL - 1e-9);
+        let (top, bottom) = (Point { x: 0.0, y: 0.0 }, Point { x: 0.0, y: 100.0 });
+        let down = along(top, bottom, 0.5);
+        let up = along(bottom, top, 0.5);
+        assert!(
+            (down.x - up.x).abs() >= 2.0 * TOKEN_HALF_W,
+            "tokens on a vertical link pass clear"
+        );
     }
 
     #[test]
@@ -185,7 +205,7 @@ mod tests {
                 for n in &model.nodes {
                     let p =
                         layout.centre(&n.id).unwrap_or_else(|| panic!("{kind:?} places {}", n.id));
-                    let (w, h) = box_size(n.id == "broker");
+                    let (w, h) = layout.box_size(n.id == "broker");
                     assert!(
                         p.x - w / 2.0 >= 0.0 && p.x + w / 2.0 <= layout.width,
                         "{kind:?} {}",

@@ -22,11 +22,21 @@ pub struct Notice {
 pub struct Voice {
     pub speaker: RwSignal<Option<FigureKind>>,
     pub line: RwSignal<String>,
+    /// When the line last changed (the page's clock, ms), and the narration it carried.
+    spoken: StoredValue<(f64, String)>,
 }
+
+/// While a figure plays, its narration is read out at most this often: a polite live region
+/// that changed every frame would drop most of it or fall ever further behind.
+const SPEAK_EVERY_MS: f64 = 2_000.0;
 
 impl Voice {
     pub fn new() -> Voice {
-        Voice { speaker: RwSignal::new(None), line: RwSignal::new(String::new()) }
+        Voice {
+            speaker: RwSignal::new(None),
+            line: RwSignal::new(String::new()),
+            spoken: StoredValue::new((f64::NEG_INFINITY, String::new())),
+        }
     }
 }
 
@@ -105,11 +115,6 @@ impl Live {
         };
         self.frame.set(frame);
         if self.narration.get_untracked() != line {
-            if let Some(voice) = self.voice {
-                if voice.speaker.get_untracked() == Some(self.kind) {
-                    voice.line.set(line.clone());
-                }
-            }
             self.narration.set(line);
         }
     }
@@ -117,6 +122,35 @@ impl Live {
     fn update(self, f: impl FnOnce(&mut Playback)) {
         self.playback.try_update_value(f);
         self.refresh();
+    }
+
+    /// The page's voice, if this figure is the one it speaks for.
+    fn voice(self) -> Option<Voice> {
+        self.voice.filter(|v| v.speaker.get_untracked() == Some(self.kind))
+    }
+
+    /// Says `text` through the page's live region, if this figure is the one in use.
+    fn say(self, text: String) {
+        if let Some(voice) = self.voice() {
+            let narration = self.narration.get_untracked();
+            voice.spoken.set_value((now_ms(), narration));
+            voice.line.set(text);
+        }
+    }
+
+    /// Says the narration, with the simulated time so that a repeated sentence is heard again.
+    fn say_narration(self) {
+        let now = self.frame.with_untracked(|f| f.now);
+        self.say(format!("At {now}: {}", self.narration.get_untracked()));
+    }
+
+    /// While playing: says the narration if it changed and the last saying is old enough.
+    fn say_now_and_then(self) {
+        let Some(voice) = self.voice() else { return };
+        let (at, said) = voice.spoken.get_value();
+        if now_ms() - at >= SPEAK_EVERY_MS && self.narration.with_untracked(|n| *n != said) {
+            self.say_narration();
+        }
     }
 
     /// Notes that the reader is using this figure: from now on, it is the one the page speaks for.
@@ -131,6 +165,7 @@ impl Live {
     pub fn act(self) {
         self.engage();
         self.update(Playback::act);
+        self.say_narration();
     }
 
     /// One event; a playing figure pauses first, so that the step is all that happens.
@@ -140,12 +175,14 @@ impl Live {
         self.update(|p| {
             p.step();
         });
+        self.say_narration();
     }
 
     pub fn reset(self) {
         self.engage();
         self.update(Playback::reset);
         self.notice.set(None);
+        self.say_narration();
     }
 
     pub fn set_playing(self, on: bool) {
@@ -175,7 +212,10 @@ impl Live {
 
     pub fn toggle(self) {
         self.engage();
-        self.set_playing(!self.playing.get_untracked());
+        let on = !self.playing.get_untracked();
+        self.set_playing(on);
+        let now = self.frame.with_untracked(|f| f.now);
+        self.say(if on { format!("Playing from {now}.") } else { format!("Paused at {now}.") });
     }
 
     /// Sets the speed, or says why not.
@@ -209,6 +249,7 @@ impl Live {
             }
             let now = now_ms();
             self.update(|p| p.tick(now - last));
+            self.say_now_and_then();
             self.next_frame(generation, now);
         });
     }

@@ -116,8 +116,10 @@ impl Playback {
 
     /// Accounts for `wall_ms` of wall-clock time since the last frame: while playing, the run
     /// advances by that times the speed (the gap capped at [`MAX_FRAME_MS`]).
+    /// With nothing scheduled the clock stands still: time with nothing in it teaches nothing.
     pub fn tick(&mut self, wall_ms: f64) {
-        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 {
+        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 || self.sim.next_due().is_none()
+        {
             return;
         }
         let sim_us = wall_ms.min(MAX_FRAME_MS) * self.speed * 1000.0;
@@ -262,9 +264,14 @@ impl Playback {
                 self.sim.trace().first_kept() - self.seen
             );
         }
+        // Sentences of the latest instant, in the order they were first said, with how often.
         let mut said: Vec<(String, usize)> = Vec::new();
         let mut said_at = None;
+        // The entry the latest sentence went to, which an amending sentence replaces.
+        let mut last: Option<usize> = None;
         let mut aside = None;
+        // A service whose job ended after the last sentence: the narration says if it is free.
+        let mut freed = None;
         for e in self.sim.trace().since(self.seen) {
             let line = narrate(model, prev.as_ref(), e, &self.scene);
             self.scene.apply(e);
@@ -274,43 +281,63 @@ impl Playback {
             if let Some(line) = line {
                 if said_at != Some(e.at) {
                     said.clear();
+                    last = None;
                     said_at = Some(e.at);
                 }
                 let text = match line {
                     Line::New(text) => text,
                     Line::Amend(text) => {
-                        match said.last_mut() {
-                            Some((_, n)) if *n > 1 => *n -= 1,
-                            _ => {
-                                said.pop();
+                        if let Some(i) = last {
+                            if said[i].1 > 1 {
+                                said[i].1 -= 1;
+                            } else {
+                                said.remove(i);
                             }
                         }
                         text
                     }
                 };
-                // The same thing many times over is said once, with a count, in the place of
-                // its latest saying.
-                let n = match said.iter().position(|(t, _)| *t == text) {
-                    Some(i) => said.remove(i).1 + 1,
-                    None => 1,
-                };
-                said.push((text, n));
+                // The same thing many times over is said once, with a count.
+                last = Some(match said.iter().position(|(t, _)| *t == text) {
+                    Some(i) => {
+                        said[i].1 += 1;
+                        i
+                    }
+                    None => {
+                        said.push((text, 1));
+                        said.len() - 1
+                    }
+                });
+                freed = None;
+            }
+            if let callflow_sim::EventKind::JobDone { node, .. } = e.kind {
+                freed = Some(node);
             }
             prev = Some(e.clone());
         }
         self.seen = self.sim.trace().len();
+
         if said.is_empty() {
             if let Some(text) = aside {
                 self.narration = text;
             }
-        } else {
-            let keep = said.len().saturating_sub(MAX_SENTENCES);
-            let lines: Vec<String> = said[keep..]
-                .iter()
-                .map(|(text, n)| if *n > 1 { format!("{text} (×{n})") } else { text.clone() })
-                .collect();
-            self.narration = lines.join(" ");
+            return;
         }
+        let keep = said.len().saturating_sub(MAX_SENTENCES);
+        let mut lines: Vec<String> = said[keep..]
+            .iter()
+            .map(|(text, n)| if *n > 1 { format!("{text} (×{n})") } else { text.clone() })
+            .collect();
+        let free = |n: NodeId| {
+            self.scene
+                .nodes
+                .get(n.0 as usize)
+                .is_some_and(|s| s.workers.is_empty() && s.inbox.is_empty())
+        };
+        if let Some(node) = freed.filter(|&n| free(n)) {
+            lines.push(format!("{} is free.", short(model, node)));
+        }
+        self.narration = lines.join(" ");
     }
 
     /// What the picture shows now, laid out for `layout`.
@@ -319,7 +346,7 @@ impl Playback {
         let now = self.sim.now();
         let centre =
             |id: NodeId| layout.centre(&model.node(id).id).unwrap_or(Point { x: 0.0, y: 0.0 });
-        let size = |id: NodeId| geometry::box_size(matches!(model.node(id).role, Role::Broker(_)));
+        let size = |id: NodeId| layout.box_size(matches!(model.node(id).role, Role::Broker(_)));
 
         let tokens = self
             .scene
@@ -503,19 +530,30 @@ impl Frame {
             parts.push(part);
         }
         if let Some(q) = &self.queue {
-            parts.push(format!("queue {}: {} waiting, {} unacked", q.name, q.ready, q.unacked));
+            parts.push(format!(
+                "queue “{}”: {} waiting, {} delivered and not yet acked",
+                q.name, q.ready, q.unacked
+            ));
         }
         parts.push(match self.tokens.len() {
             0 => "nothing on the wire".into(),
             _ => {
+                // Named as the legend names them: a publish and a delivery are both messages.
                 let mut kinds: Vec<(&str, usize)> = Vec::new();
                 for t in &self.tokens {
-                    match kinds.iter_mut().find(|(k, _)| *k == t.kind) {
+                    let name = match t.kind {
+                        "publish" | "deliver" => "message",
+                        k => k,
+                    };
+                    match kinds.iter_mut().find(|(k, _)| *k == name) {
                         Some((_, n)) => *n += 1,
-                        None => kinds.push((t.kind, 1)),
+                        None => kinds.push((name, 1)),
                     }
                 }
-                let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                let list: Vec<String> = kinds
+                    .iter()
+                    .map(|(k, n)| if *n == 1 { format!("1 {k}") } else { format!("{n} {k}s") })
+                    .collect();
                 format!("on the wire: {}", list.join(", "))
             }
         });
@@ -584,6 +622,7 @@ mod tests {
     #[test]
     fn pause_stops_at_once_and_a_long_gap_is_capped() {
         let mut p = Playback::new(FigureKind::Hybrid);
+        p.act();
         p.set_speed(1.0).unwrap();
         p.tick(50.0);
         assert_eq!(p.now(), SimTime::ZERO, "a paused run does not move");
@@ -597,6 +636,38 @@ mod tests {
         p.tick(f64::NAN);
         p.tick(-5.0);
         assert_eq!(p.now(), SimTime::from_micros(100_000));
+    }
+
+    #[test]
+    fn the_clock_stands_still_when_nothing_is_scheduled() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        p.set_playing(true);
+        p.tick(100.0);
+        assert_eq!(p.now(), SimTime::ZERO);
+        p.act();
+        p.set_speed(10.0).unwrap();
+        for _ in 0..10 {
+            p.tick(100.0);
+        }
+        // The exchange and A's own work end at 540 ms; the clock may pass that within the
+        // frame that ran the last event, and stops there.
+        let end = p.now();
+        assert!(end >= SimTime::from_micros(540_000) && end <= SimTime::from_micros(1_540_000));
+        p.tick(100.0);
+        assert_eq!(p.now(), end);
+    }
+
+    #[test]
+    fn the_summary_reads_as_words() {
+        let mut p = Playback::new(FigureKind::Broker);
+        p.act();
+        p.act();
+        let s = p.frame(&wide(p.kind())).summary();
+        assert_eq!(
+            s,
+            "Simulated time 0 ms · A working, 1 in inbox · B idle · queue “orders”: 0 waiting, \
+             0 delivered and not yet acked · on the wire: 1 message"
+        );
     }
 
     #[test]
@@ -636,7 +707,9 @@ mod tests {
             said.push(p.narration().to_string());
         }
         assert!(
-            said.iter().any(|s| s == "B published the message for C to the broker and answered A without waiting for C."),
+            said.iter().any(|s| s.starts_with(
+                "B published the message for C to the broker and answered A without waiting for C."
+            )),
             "{said:#?}"
         );
     }
@@ -703,8 +776,26 @@ mod tests {
         p.tick(1.0);
         assert_eq!(
             p.narration(),
-            "A published a message for B to the broker and, without waiting, goes on with its own work (0 ms). (×4)"
+            "A published a message for B to the broker and, without waiting, goes on with its own work (0 ms). (×4) A is free."
         );
+    }
+
+    #[test]
+    fn counted_sentences_keep_the_order_things_happened_in() {
+        let mut p = Playback::new(FigureKind::Broker);
+        p.change(Target::Processing(NodeId(0)), 0.0).unwrap();
+        p.reset();
+        for _ in 0..5 {
+            p.act();
+        }
+        p.set_playing(true);
+        p.set_speed(1.0).unwrap();
+        p.tick(40.0); // every publish reaches the broker at 40 ms
+        let said = p.narration();
+        let stored = said.find("stored the message in “orders”. (×5)").expect(said);
+        let confirmed = said.find("any consumer. (×5)").expect(said);
+        let delivered = said.find("delivered the oldest waiting message").expect(said);
+        assert!(stored < confirmed && confirmed < delivered, "{said}");
     }
 
     #[test]

@@ -104,12 +104,15 @@ async fn the_page_speaks_for_the_figure_in_use_only() {
 
     click(&host, "[data-figure=hybrid] [data-test=step]").await;
     let hybrid = find(&host, "[data-figure=hybrid] [data-test=narration]").text_content().unwrap();
-    assert_eq!(voice.text_content().unwrap(), hybrid);
+    assert_eq!(voice.text_content().unwrap(), format!("At 60 ms: {hybrid}"));
 
     click(&host, "[data-figure=sync] [data-test=step]").await;
     let sync = find(&host, "[data-figure=sync] [data-test=narration]").text_content().unwrap();
-    assert_eq!(voice.text_content().unwrap(), sync);
+    assert_eq!(voice.text_content().unwrap(), format!("At 60 ms: {sync}"));
     assert_ne!(sync, hybrid);
+
+    click(&host, "[data-figure=sync] [data-test=play]").await;
+    assert!(voice.text_content().unwrap().starts_with("Playing from"));
 }
 
 #[wasm_bindgen_test]

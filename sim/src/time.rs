@@ -110,8 +110,12 @@ impl fmt::Display for SimDuration {
             write!(f, "{:.2} ms", us as f64 / 1e3)
         } else if us < 1_000_000 {
             write!(f, "{:.0} ms", us as f64 / 1e3)
-        } else {
+        } else if us < 10_000_000 {
             write!(f, "{:.3} s", us as f64 / 1e6)
+        } else if us < 100_000_000 {
+            write!(f, "{:.2} s", us as f64 / 1e6)
+        } else {
+            write!(f, "{:.1} s", us as f64 / 1e6)
         }
     }
 }
@@ -155,5 +159,7 @@ mod tests {
         assert_eq!(SimDuration::from_millis(120).to_string(), "120 ms");
         assert_eq!(SimDuration::from_millis(2_400).to_string(), "2.400 s");
         assert_eq!(SimDuration::from_micros(2_400_600).to_string(), "2.401 s");
+        assert_eq!(SimDuration::from_micros(12_345_000).to_string(), "12.35 s");
+        assert_eq!(SimDuration::from_millis(120_000).to_string(), "120.0 s");
     }
 }

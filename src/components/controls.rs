@@ -79,7 +79,7 @@ pub fn Controls(
                     aria-valuetext=move || format!("{}, {}", speed_text(live.speed.get()), speed_hint(live.speed.get()))
                     on:input=on_speed
                 />
-                <output data-test="speed-value">{move || speed_text(live.speed.get())}</output>
+                <output data-test="speed-value" aria-live="off">{move || speed_text(live.speed.get())}</output>
             </span>
             <span class="speed-hint">{move || speed_hint(live.speed.get())}</span>
             {move || speed_error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}

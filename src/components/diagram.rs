@@ -64,8 +64,8 @@ pub fn Diagram(
             .map(|(i, l)| {
                 let (a, b) = (model.node(l.a), model.node(l.b));
                 let (pa, pb) = (layout.centre(&a.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }), layout.centre(&b.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }));
-                let (wa, ha) = geometry::box_size(matches!(a.role, Role::Broker(_)));
-                let (wb, hb) = geometry::box_size(matches!(b.role, Role::Broker(_)));
+                let (wa, ha) = layout.box_size(matches!(a.role, Role::Broker(_)));
+                let (wb, hb) = layout.box_size(matches!(b.role, Role::Broker(_)));
                 let s = geometry::edge_point(pa, wa, ha, pb);
                 let e = geometry::edge_point(pb, wb, hb, pa);
                 let (class, name) = match l.protocol {
@@ -75,7 +75,7 @@ pub fn Diagram(
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();
                 // Clear of the tokens, which travel up to two lanes and a half token from the line.
-                let (lx, ly) = if vertical { (mx + 34.0, my + 5.0) } else { (mx, my - 26.0) };
+                let (lx, ly) = if vertical { (mx + 42.0, my + 5.0) } else { (mx, my - 26.0) };
                 // How many are on the wire goes under the name, or under the line.
                 let count_y = if vertical { ly + 17.0 } else { my + 36.0 };
                 let anchor = if vertical { "start" } else { "middle" };
@@ -86,7 +86,7 @@ pub fn Diagram(
                         <text class="link-count" x=lx y=count_y text-anchor=anchor data-test="link-count">
                             {move || {
                                 let n = frame.with(|f| f.on_links.get(i).copied().unwrap_or(0));
-                                if n > 1 { format!("{n} on the wire") } else { String::new() }
+                                if n > 1 { format!("×{n}") } else { String::new() }
                             }}
                         </text>
                     </g>
@@ -99,7 +99,7 @@ pub fn Diagram(
             .map(|n| {
                 let c = layout.centre(&n.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 });
                 let is_broker = matches!(n.role, Role::Broker(_));
-                let (w, h) = geometry::box_size(is_broker);
+                let (w, h) = layout.box_size(is_broker);
                 let id = n.id.clone();
                 let id_for_state = id.clone();
                 let id_for_inbox = id.clone();

@@ -48,7 +48,8 @@ pub fn parse_ms(raw: &str) -> Result<f64, String> {
     match number.parse::<f64>() {
         Ok(v) if !v.is_nan() => Ok(v * scale),
         _ if number.contains(',') => Err(format!(
-            "“{}”: write decimals with a point, as in 1.5; the setting is unchanged.",
+            "“{}” has a comma: write the number without separators, with a point for decimals \
+             (1500, or 1.5); the setting is unchanged.",
             quote(t)
         )),
         _ => Err(format!(
@@ -172,7 +173,8 @@ mod tests {
         assert!(parse_ms("NaN").is_err());
         assert!(parse_ms("s").is_err());
         assert!(parse_ms("5 sec").is_err());
-        assert!(parse_ms("1,5").unwrap_err().contains("with a point"));
+        assert!(parse_ms("1,5").unwrap_err().contains("without separators"));
+        assert!(parse_ms("60,000").unwrap_err().contains("(1500, or 1.5)"));
         let err = parse_ms("<script>alert(1)</script> and a very long tail").unwrap_err();
         assert!(err.contains('…') && err.len() < 120, "{err}");
         let err = parse_ms("\u{202e}abc").unwrap_err();

@@ -70,7 +70,7 @@ pub struct Live {
 
 impl Live {
     /// A figure's state, with one action at time zero so that there is something to watch
-    /// from the first moment; `autoplay` starts its clock at once.
+    /// from the first moment; with `autoplay` it plays as soon as it is on screen.
     pub fn new(kind: FigureKind, tall: Signal<bool>, autoplay: bool) -> Live {
         let mut playback = Playback::new(kind);
         playback.act();

@@ -467,3 +467,48 @@ fn a_bounded_run_stops_at_its_budget_and_loses_nothing() {
         events(&sim).iter().filter(|e| matches!(e.kind, EventKind::CallReturned { .. })).count();
     assert_eq!(calls, 50);
 }
+
+/// The times the broker saw acks, in order.
+fn ack_times(sim: &Sim) -> Vec<SimTime> {
+    events(sim).iter().filter(|e| matches!(e.kind, EventKind::Acked { .. })).map(|e| e.at).collect()
+}
+
+/// With prefetch 1 the consumer waits a round trip for each next message: a backlog drains one
+/// message per processing time plus a round trip. With prefetch 2 the next message is already
+/// there when the consumer is done, so the backlog drains one per processing time, the round
+/// trip hidden; with two workers the consumer then does two at a time.
+#[wasm_bindgen_test(unsupported = test)]
+fn prefetch_sets_how_fast_a_backlog_drains() {
+    let drain = |prefetch: u32, workers: u32| {
+        let mut s = figures::broker();
+        for n in &mut s.nodes {
+            match n {
+                NodeSpec::Broker(b) => b.queues[0].prefetch = prefetch,
+                NodeSpec::Service(svc) if svc.id == "b" => svc.workers = workers,
+                _ => {}
+            }
+        }
+        let sim = run(&s, &[0, 0, 0, 0, 0, 0]);
+        let acks = ack_times(&sim);
+        assert_eq!(acks.len(), 6);
+        acks.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+    };
+
+    // B works 900 ms; the broker-B link takes 40 ms each way.
+    let one = drain(1, 1);
+    assert!(one.iter().all(|&gap| gap == SimDuration::from_millis(980)), "{one:?}");
+
+    let two = drain(2, 1);
+    assert!(two.iter().all(|&gap| gap == SimDuration::from_millis(900)), "{two:?}");
+
+    // Two workers, two in hand: acks come in pairs, one pair per 980 ms. Within a pair they are
+    // 20 ms apart, as the publishes were: A works 20 ms between two.
+    let pairs = drain(2, 2);
+    for pair in pairs.chunks(2).filter(|c| c.len() == 2) {
+        assert_eq!(
+            pair,
+            [SimDuration::from_millis(20), SimDuration::from_millis(960)],
+            "{pairs:?}"
+        );
+    }
+}

@@ -35,6 +35,21 @@ const narration = (page, slug) => fig(page, slug).locator('.narration').textCont
 const status = (page, slug) => fig(page, slug).locator('[data-test=status]').textContent();
 const press = (page, slug, what) => fig(page, slug).locator(`[data-test=${what}]`).click();
 
+/** Moves a figure's speed slider to `exponent` (log10 of the speed), as dragging it would. */
+const setSpeed = (page, slug, exponent) =>
+  fig(page, slug)
+    .locator('[data-test=speed]')
+    .evaluate((el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, String(exponent));
+
+/** Types `text` into a settings field and presses Enter. */
+async function type(field, text) {
+  await field.fill(text);
+  await field.press('Enter');
+}
+
 /** The simulated time in a status line, in milliseconds. */
 function simulatedMs(text) {
   const [, value, unit] = /Simulated time ([\d.]+) (µs|ms|s)/.exec(text);
@@ -91,8 +106,7 @@ describe('figure 1: request/response', () => {
     const { page, errors, context } = await open();
     await press(page, 'sync', 'reset');
     const b = fig(page, 'sync').locator('input[type=text]').nth(2);
-    await b.fill('2000');
-    await b.press('Enter');
+    await type(b, '2000');
     assert.match(await fig(page, 'sync').locator('[data-test=notice]').textContent(), /Processing now 2\.000 s/);
     await press(page, 'sync', 'act');
     await stepUntil(page, 'sync', async () => /A got its response/.test(await narration(page, 'sync')));
@@ -134,8 +148,7 @@ describe('figure 3: hybrid', () => {
     const { page, errors, context } = await open();
     await press(page, 'hybrid', 'reset');
     const c = fig(page, 'hybrid').locator('input[type=text]').nth(5);
-    await c.fill('5000');
-    await c.press('Enter');
+    await type(c, '5000');
     await press(page, 'hybrid', 'act');
     await stepUntil(page, 'hybrid', async () =>
       /answered A without waiting for C/.test(await narration(page, 'hybrid')),
@@ -154,10 +167,7 @@ describe('playing in real time', () => {
     const { page, errors, context } = await open({ reducedMotion: 'no-preference' });
     assert.equal(await fig(page, 'sync').locator('[data-test=play]').getAttribute('data-playing'), 'true');
     // Speed ×10: the 520 ms exchange takes about 52 ms of wall time.
-    await fig(page, 'sync').locator('[data-test=speed]').evaluate((el) => {
-      el.value = '1';
-      el.dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    await setSpeed(page, 'sync', 1);
     assert.equal(await fig(page, 'sync').locator('[data-test=speed-value]').textContent(), '×10');
     await page.waitForFunction(() =>
       /last wait 520 ms/.test(document.querySelector('[data-figure=sync] [data-test=status]').textContent),
@@ -174,11 +184,7 @@ describe('playing in real time', () => {
   test('a long gap between frames, as after a hidden tab, counts as one short frame', async () => {
     const { page, errors, context } = await open({ reducedMotion: 'no-preference', fakeClock: true });
     await page.clock.pauseAt(Date.now() + 1000);
-    const speed = fig(page, 'sync').locator('[data-test=speed]');
-    await speed.evaluate((el) => {
-      el.value = '0'; // ×1
-      el.dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    await setSpeed(page, 'sync', 0); // ×1
     await page.clock.runFor(50);
     const before = simulatedMs(await status(page, 'sync'));
     await page.clock.fastForward(60_000); // a minute away
@@ -234,8 +240,7 @@ describe('bad input', () => {
     const field = fig(page, 'hybrid').locator('input[type=text]').first();
     const notice = fig(page, 'hybrid').locator('[data-test=notice]');
     for (const bad of ['abc', '-5', '1e9', 'NaN', '', '<img src=x onerror=alert(1)>']) {
-      await field.fill(bad);
-      await field.press('Enter');
+      await type(field, bad);
       assert.match(await notice.getAttribute('class'), /error/, `"${bad}" is refused`);
       assert.ok((await notice.textContent()).length > 10);
       assert.equal(await field.inputValue(), '60', `the field shows the real value after "${bad}"`);
@@ -243,13 +248,7 @@ describe('bad input', () => {
     assert.equal(await fig(page, 'hybrid').locator('img').count(), 0, 'nothing typed becomes HTML');
     assert.equal(await status(page, 'hybrid'), before, 'the run is where it was');
     // Extreme slider values are clamped by the browser and accepted.
-    const speed = fig(page, 'hybrid').locator('[data-test=speed]');
-    for (const v of ['-99', '99', '-3', '1']) {
-      await speed.evaluate((el, v) => {
-        el.value = v;
-        el.dispatchEvent(new Event('input', { bubbles: true }));
-      }, v);
-    }
+    for (const v of ['-99', '99', '-3', '1']) await setSpeed(page, 'hybrid', v);
     assert.equal(await fig(page, 'hybrid').locator('[data-test=speed-value]').textContent(), '×10');
     assert.equal(dialogs, 0);
     assert.deepEqual(errors, []);
@@ -261,8 +260,7 @@ describe('bursts', () => {
   test('thousands of zero-time calls all complete and the picture agrees', async () => {
     const { page, errors, context } = await open();
     for (const field of await fig(page, 'sync').locator('input[type=text]').all()) {
-      await field.fill('0');
-      await field.press('Enter');
+      await type(field, '0');
     }
     await press(page, 'sync', 'reset');
     await fig(page, 'sync').locator('[data-test=act]').evaluate((button) => {

@@ -2,7 +2,8 @@
 //! points on box edges, and a token's position along its link at a given time. Pure functions
 //! with native tests.
 
-use callflow_sim::SimTime;
+use callflow_sim::scenario::Role;
+use callflow_sim::{Model, NodeId, SimTime};
 
 use crate::catalog::FigureKind;
 
@@ -88,6 +89,17 @@ impl Layout {
 
     pub fn centre(&self, id: &str) -> Option<Point> {
         self.nodes.iter().find(|(n, _)| *n == id).map(|(_, p)| *p)
+    }
+
+    /// Where a link between `a` and `b` meets their boxes' edges, from `a`'s end to `b`'s.
+    pub fn link_ends(&self, model: &Model, a: NodeId, b: NodeId) -> (Point, Point) {
+        let place = |id: NodeId| {
+            let n = model.node(id);
+            let c = self.centre(&n.id).unwrap_or(Point { x: 0.0, y: 0.0 });
+            (c, self.box_size(matches!(n.role, Role::Broker(_))))
+        };
+        let ((pa, (wa, ha)), (pb, (wb, hb))) = (place(a), place(b));
+        (edge_point(pa, wa, ha, pb), edge_point(pb, wb, hb, pa))
     }
 
     /// The size of a node's box.

@@ -55,19 +55,9 @@ pub fn aside(model: &Model, e: &Event) -> Option<String> {
 /// `before` the scene as it was just before `e`.
 pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event, before: &Scene) -> Option<Line> {
     let s = |id| short(model, id);
-    let amends = matches!(
-        (prev.map(|p| (&p.kind, p.at)), &e.kind),
-        (Some((EventKind::Sent { from, payload: Payload::Publish { .. }, .. }, at)), EventKind::Sent { from: f, payload: Payload::HttpResponse { .. }, .. })
-            if from == f && at == e.at
-    ) || matches!(
-        (prev.map(|p| (&p.kind, p.at)), &e.kind),
-        (Some((EventKind::Sent { from, payload: Payload::Publish { .. }, .. }, at)), EventKind::WorkStarted { node, .. })
-            if from == node && at == e.at
-    ) || matches!(
-        (prev.map(|p| (&p.kind, p.at)), &e.kind),
-        (Some((EventKind::CallReturned { node: n, .. }, at)), EventKind::WorkStarted { node, .. })
-            if n == node && at == e.at
-    );
+    if let Some(text) = prev.filter(|p| p.at == e.at).and_then(|p| together(model, &p.kind, e)) {
+        return Some(Line::Amend(text));
+    }
     match e.kind {
         EventKind::Received { msg, node } => {
             if let Some(Payload::Confirm { .. }) = before.wire.get(&msg).map(|t| t.payload) {
@@ -92,16 +82,49 @@ pub fn narrate(model: &Model, prev: Option<&Event>, e: &Event, before: &Scene) -
         }
         _ => {}
     }
-    let text = sentence(model, prev, e, &s)?;
-    Some(if amends { Line::Amend(text) } else { Line::New(text) })
+    sentence(model, e, &s).map(Line::New)
 }
 
-fn sentence(
-    model: &Model,
-    prev: Option<&Event>,
-    e: &Event,
-    s: &dyn Fn(NodeId) -> String,
-) -> Option<String> {
+/// One sentence for `e` and the event before it at the same instant, where the two tell more
+/// together: a publish and then the response (the hybrid's point), a publish and then the
+/// publisher's own work, a response and then the caller's own work.
+fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
+    let s = |id| short(model, id);
+    Some(match (prev, &e.kind) {
+        (
+            EventKind::Sent { from, payload: Payload::Publish { queue }, .. },
+            EventKind::Sent { from: f, to, payload: Payload::HttpResponse { .. }, .. },
+        ) if from == f => format!(
+            "{} published the message for {} to the broker and answered {} without waiting for {}.",
+            s(*from),
+            consumer(model, *queue),
+            s(*to),
+            consumer(model, *queue)
+        ),
+        (
+            EventKind::Sent { from, to, payload: Payload::Publish { queue }, .. },
+            EventKind::WorkStarted { node, until, .. },
+        ) if from == node => format!(
+            "{} published a message for {} to {} and, without waiting, goes on with its own work ({}).",
+            s(*node),
+            consumer(model, *queue),
+            s(*to),
+            *until - e.at
+        ),
+        (EventKind::CallReturned { node: n, waited, .. }, EventKind::WorkStarted { node, until, .. })
+            if n == node =>
+        {
+            format!(
+                "{} got its response after waiting {waited} and goes on with its own work ({}).",
+                s(*node),
+                *until - e.at
+            )
+        }
+        _ => return None,
+    })
+}
+
+fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<String> {
     Some(match e.kind {
         EventKind::Sent { from, to, payload, arrives, .. } => {
             let trip = arrives - e.at;
@@ -112,24 +135,7 @@ fn sentence(
                     s(to)
                 ),
                 Payload::HttpResponse { .. } => {
-                    let published_just_now = prev.is_some_and(|p| {
-                        p.at == e.at
-                            && matches!(p.kind, EventKind::Sent { from: f, payload: Payload::Publish { .. }, .. } if f == from)
-                    });
-                    let queue = prev.and_then(|p| match p.kind {
-                        EventKind::Sent { payload: Payload::Publish { queue }, .. } => Some(queue),
-                        _ => None,
-                    });
-                    match (published_just_now, queue) {
-                        (true, Some(q)) => format!(
-                            "{} published the message for {} to the broker and answered {} without waiting for {}.",
-                            s(from),
-                            consumer(model, q),
-                            s(to),
-                            consumer(model, q)
-                        ),
-                        _ => format!("{} finished and sent its HTTP response to {}.", s(from), s(to)),
-                    }
+                    format!("{} finished and sent its HTTP response to {}.", s(from), s(to))
                 }
                 Payload::Publish { queue } => format!(
                     "{} published a message to the broker for {} and carries on without waiting.",
@@ -153,21 +159,7 @@ fn sentence(
             format!("{} got its response after waiting {waited} and can move on.", s(node))
         }
         EventKind::WorkStarted { node, until, .. } => {
-            let work = until - e.at;
-            // Work that follows a publish or a response at the same instant tells more together.
-            match prev.filter(|p| p.at == e.at).map(|p| &p.kind) {
-                Some(EventKind::Sent { from, to, payload: Payload::Publish { queue }, .. }) if *from == node => format!(
-                    "{} published a message for {} to {} and, without waiting, goes on with its own work ({work}).",
-                    s(node),
-                    consumer(model, *queue),
-                    s(*to)
-                ),
-                Some(EventKind::CallReturned { node: n, waited, .. }) if *n == node => format!(
-                    "{} got its response after waiting {waited} and goes on with its own work ({work}).",
-                    s(node)
-                ),
-                _ => format!("{} is busy with its own work for {work}.", s(node)),
-            }
+            format!("{} is busy with its own work for {}.", s(node), until - e.at)
         }
         EventKind::Enqueued { queue, .. } => {
             format!("The broker stored the message in “{}”.", queue_name(model, queue))

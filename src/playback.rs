@@ -3,10 +3,9 @@
 //! folds new trace events into the [`Scene`], and says what the picture shows at this moment.
 //! Pure logic, tested natively.
 
-use callflow_sim::scenario::{NodeSpec, Role};
-use callflow_sim::{
-    LatencySpec, LinkId, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime,
-};
+use callflow_sim::engine::DEFAULT_TRACE_CAPACITY;
+use callflow_sim::scenario::Role;
+use callflow_sim::{LatencySpec, LinkId, NodeId, Payload, Sim, SimDuration, SimTime};
 
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
@@ -52,8 +51,6 @@ pub enum Target {
 #[derive(Clone, Debug)]
 pub struct Playback {
     kind: FigureKind,
-    /// The scenario with the reader's settings, so that a reset keeps them.
-    scenario: Scenario,
     sim: Sim,
     scene: Scene,
     seen: u64,
@@ -66,12 +63,11 @@ pub struct Playback {
 
 impl Playback {
     pub fn new(kind: FigureKind) -> Playback {
-        let scenario = kind.scenario();
-        let sim = Sim::new(&scenario).expect("built-in figures are valid: the sim's tests say so");
+        let sim =
+            Sim::new(&kind.scenario()).expect("built-in figures are valid: the sim's tests say so");
         let scene = Scene::new(sim.model());
         Playback {
             kind,
-            scenario,
             sim,
             scene,
             seen: 0,
@@ -150,9 +146,10 @@ impl Playback {
         self.absorb();
     }
 
-    /// Starts the run again from time zero, keeping the reader's settings.
+    /// Starts the run again from time zero, keeping the reader's settings: the model the run
+    /// has now carries them.
     pub fn reset(&mut self) {
-        self.sim = Sim::new(&self.scenario).expect("settings were checked when they were set");
+        self.sim = Sim::from_model(self.sim.model().clone(), DEFAULT_TRACE_CAPACITY);
         self.scene = Scene::new(self.sim.model());
         self.seen = 0;
         self.lagging = false;
@@ -178,12 +175,7 @@ impl Playback {
         };
         let links = model.links.iter().enumerate().map(|(i, l)| Setting {
             target: Target::Link(LinkId(i as u16)),
-            label: format!(
-                "{} ↔ {} latency ({})",
-                name(l.a),
-                name(l.b),
-                if l.protocol == Protocol::Http { "HTTP" } else { "AMQP" }
-            ),
+            label: format!("{} ↔ {} latency ({})", name(l.a), name(l.b), l.protocol.name()),
             ms: l.latency.mean().as_millis_f64(),
         });
         let work = model.nodes.iter().enumerate().filter_map(|(i, n)| match &n.role {
@@ -211,9 +203,6 @@ impl Playback {
         let said = match target {
             Target::Link(link) => {
                 self.sim.set_link_latency(link, spec).map_err(|e| e.to_string())?;
-                if let Some(l) = self.scenario.links.get_mut(link.0 as usize) {
-                    l.latency = spec;
-                }
                 let on_wire = self.sim.in_flight().filter(|e| e.link == link).count();
                 match on_wire {
                     0 => format!("Latency now {shown}: applies to messages sent from now on."),
@@ -223,14 +212,6 @@ impl Playback {
             }
             Target::Processing(node) => {
                 self.sim.set_processing(node, spec).map_err(|e| e.to_string())?;
-                let id = self.sim.model().node(node).id.clone();
-                for n in &mut self.scenario.nodes {
-                    if let NodeSpec::Service(s) = n {
-                        if s.id == id {
-                            s.processing = spec;
-                        }
-                    }
-                }
                 let busy = self.scene.nodes.get(node.0 as usize).is_some_and(|n| {
                     n.workers.values().any(|a| matches!(a, Activity::Working { .. }))
                 });
@@ -346,21 +327,14 @@ impl Playback {
         let now = self.sim.now();
         let centre =
             |id: NodeId| layout.centre(&model.node(id).id).unwrap_or(Point { x: 0.0, y: 0.0 });
-        let size = |id: NodeId| layout.box_size(matches!(model.node(id).role, Role::Broker(_)));
 
         let tokens = self
             .scene
             .wire
             .values()
             .map(|t| {
-                let (from, to) = (centre(t.from), centre(t.to));
-                let (fw, fh) = size(t.from);
-                let (tw, th) = size(t.to);
-                let (start, end) = geometry::inset(
-                    geometry::edge_point(from, fw, fh, to),
-                    geometry::edge_point(to, tw, th, from),
-                    geometry::TOKEN_HALF_W,
-                );
+                let (from, to) = layout.link_ends(model, t.from, t.to);
+                let (start, end) = geometry::inset(from, to, geometry::TOKEN_HALF_W);
                 let at = geometry::along(start, end, geometry::progress(t.sent, t.arrives, now));
                 let (kind, label) = token_kind(&t.payload);
                 TokenView { id: t.id.0, kind, label, x: at.x, y: at.y }
@@ -399,25 +373,11 @@ impl Playback {
             })
             .collect();
 
-        let queues = self
-            .scene
-            .queues
-            .iter()
-            .map(|(q, s)| QueueView {
-                name: model.queue(*q).map_or_else(String::new, |d| d.name.clone()),
-                ready: s.ready.len(),
-                unacked: s.unacked.len(),
-            })
-            .collect::<Vec<_>>();
-        let queue = queues.into_iter().next().or_else(|| {
-            model.nodes.iter().find_map(|n| match &n.role {
-                Role::Broker(b) => b.queues.first().map(|q| QueueView {
-                    name: q.name.clone(),
-                    ready: 0,
-                    unacked: 0,
-                }),
-                Role::Service(_) => None,
-            })
+        // The figures have at most one queue.
+        let queue = self.scene.queues.iter().next().map(|(q, s)| QueueView {
+            name: model.queue(*q).map_or_else(String::new, |d| d.name.clone()),
+            ready: s.ready.len(),
+            unacked: s.unacked.len(),
         });
 
         let mut on_links = vec![0; model.links.len()];

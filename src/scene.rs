@@ -46,8 +46,10 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// The scene of a run that has not started: every node idle, every queue empty.
     pub fn new(model: &Model) -> Scene {
-        Scene { nodes: vec![NodeScene::default(); model.nodes.len()], ..Scene::default() }
+        let queues = model.queue_ids().map(|q| (q, QueueScene::default())).collect();
+        Scene { nodes: vec![NodeScene::default(); model.nodes.len()], queues, ..Scene::default() }
     }
 
     /// Folds one event in.

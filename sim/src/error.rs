@@ -65,7 +65,7 @@ impl fmt::Display for Error {
             Problem::NotABroker(name) => write!(f, "{name:?} is not a broker"),
             Problem::SelfLink => write!(f, "a link must join two different nodes"),
             Problem::NoLink { a, b, protocol } => {
-                write!(f, "no {} link joins {a:?} and {b:?}", protocol_name(*protocol))
+                write!(f, "no {} link joins {a:?} and {b:?}", protocol.name())
             }
             Problem::BadDuration(v) => {
                 write!(f, "{v} is not a time between 0 and 3600000 milliseconds")
@@ -78,10 +78,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Http => "HTTP",
-        Protocol::Amqp => "AMQP",
-    }
-}

@@ -78,6 +78,16 @@ pub enum Protocol {
     Amqp,
 }
 
+impl Protocol {
+    /// The name people know it by: `HTTP`, `AMQP`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Amqp => "AMQP",
+        }
+    }
+}
+
 /// A two-way link between two nodes; both directions share its latency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkSpec {
@@ -211,17 +221,6 @@ pub struct Link {
     pub b: NodeId,
     pub protocol: Protocol,
     pub latency: Latency,
-}
-
-impl Link {
-    /// The node at the other end from `from`.
-    pub fn other(&self, from: NodeId) -> NodeId {
-        if self.a == from {
-            self.b
-        } else {
-            self.a
-        }
-    }
 }
 
 /// More nodes or links than this is not a diagram anyone can read.
@@ -455,6 +454,17 @@ impl Model {
 
     pub fn link(&self, id: LinkId) -> &Link {
         &self.links[id.0 as usize]
+    }
+
+    /// Every queue of every broker.
+    pub fn queue_ids(&self) -> impl Iterator<Item = QueueId> + '_ {
+        self.nodes.iter().enumerate().flat_map(|(i, n)| {
+            let count = match &n.role {
+                Role::Broker(b) => b.queues.len(),
+                Role::Service(_) => 0,
+            };
+            (0..count).map(move |q| QueueId { broker: NodeId(i as u16), index: q as u16 })
+        })
     }
 
     /// The queue's definition, if `id` names one.

@@ -86,17 +86,9 @@ impl Checker {
         // Every published message is waiting, delivered and unacked, or acked.
         let held: usize = sim
             .model()
-            .nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| match &n.role {
-                callflow_sim::scenario::Role::Broker(b) => Some((i, b.queues.len())),
-                _ => None,
-            })
-            .flat_map(|(i, k)| (0..k).map(move |q| (i, q)))
-            .map(|(i, q)| {
-                let id = callflow_sim::QueueId { broker: NodeId(i as u16), index: q as u16 };
-                let (ready, unacked) = sim.queue_holding(id).expect("queue exists");
+            .queue_ids()
+            .map(|q| {
+                let (ready, unacked) = sim.queue_holding(q).expect("queue exists");
                 ready + unacked
             })
             .sum();

@@ -2,7 +2,7 @@
 //! apart, messages as tokens moving along the links, the broker's queue, and who is waiting.
 
 use callflow_sim::scenario::Role;
-use callflow_sim::{Protocol, SimDuration};
+use callflow_sim::SimDuration;
 use leptos::prelude::*;
 
 use crate::geometry::{self, Layout};
@@ -62,16 +62,9 @@ pub fn Diagram(
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let (a, b) = (model.node(l.a), model.node(l.b));
-                let (pa, pb) = (layout.centre(&a.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }), layout.centre(&b.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 }));
-                let (wa, ha) = layout.box_size(matches!(a.role, Role::Broker(_)));
-                let (wb, hb) = layout.box_size(matches!(b.role, Role::Broker(_)));
-                let s = geometry::edge_point(pa, wa, ha, pb);
-                let e = geometry::edge_point(pb, wb, hb, pa);
-                let (class, name) = match l.protocol {
-                    Protocol::Http => ("link http", "HTTP"),
-                    Protocol::Amqp => ("link amqp", "AMQP"),
-                };
+                let (s, e) = layout.link_ends(model, l.a, l.b);
+                let name = l.protocol.name();
+                let class = format!("link {}", name.to_lowercase());
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();
                 // Clear of the tokens, which travel up to two lanes and a half token from the line.

@@ -48,8 +48,13 @@ pub struct Scene {
 impl Scene {
     /// The scene of a run that has not started: every node idle, every queue empty.
     pub fn new(model: &Model) -> Scene {
-        let queues = model.queue_ids().map(|q| (q, QueueScene::default())).collect();
-        Scene { nodes: vec![NodeScene::default(); model.nodes.len()], queues, ..Scene::default() }
+        let mut scene =
+            Scene { nodes: vec![NodeScene::default(); model.nodes.len()], ..Scene::default() };
+        // Inserted one by one: collecting into a map would pull a sort into the wasm.
+        for q in model.queue_ids() {
+            scene.queues.insert(q, QueueScene::default());
+        }
+        scene
     }
 
     /// Folds one event in.

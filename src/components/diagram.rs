@@ -2,7 +2,7 @@
 //! apart, messages as tokens moving along the links, the broker's queue, and who is waiting.
 
 use callflow_sim::scenario::Role;
-use callflow_sim::SimDuration;
+use callflow_sim::{Protocol, SimDuration};
 use leptos::prelude::*;
 
 use crate::geometry::{self, Layout};
@@ -64,7 +64,10 @@ pub fn Diagram(
             .map(|(i, l)| {
                 let (s, e) = layout.link_ends(model, l.a, l.b);
                 let name = l.protocol.name();
-                let class = format!("link {}", name.to_lowercase());
+                let class = match l.protocol {
+                    Protocol::Http => "link http",
+                    Protocol::Amqp => "link amqp",
+                };
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();
                 // Clear of the tokens, which travel up to two lanes and a half token from the line.

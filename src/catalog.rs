@@ -1,7 +1,7 @@
 //! The three figures as the page presents them: which scenario, what the reader's action is
 //! called, and the caption that teaches the figure's point.
 
-use callflow_sim::{figures, Scenario};
+use callflow_sim::{figures, Model, Scenario};
 
 /// One of the figures on the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,7 +23,17 @@ impl FigureKind {
         }
     }
 
-    /// A short name used in element ids and test hooks.
+    /// The figure's model, checked.
+    pub fn model(self) -> Model {
+        self.scenario().validate().expect("built-in figures are valid: the sim's tests say so")
+    }
+
+    /// The figure a slug names.
+    pub fn from_slug(slug: &str) -> Option<FigureKind> {
+        FigureKind::ALL.into_iter().find(|k| k.slug() == slug)
+    }
+
+    /// A short name used in element ids, links and test hooks.
     pub fn slug(self) -> &'static str {
         match self {
             FigureKind::RequestResponse => "sync",

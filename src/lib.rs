@@ -4,7 +4,9 @@
 //! - [`playback`]: the run behind a figure and how the reader drives it, pure logic;
 //! - [`scene`]: what is true now, folded from the trace;
 //! - [`geometry`]: layouts, link ends, where a token is;
+//! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
 //! - [`narration`]: a sentence for what just happened;
+//! - [`options`]: a figure's options from a link or an element, and the link of a run;
 //! - [`live`]: the reactive handle the components share;
 //! - [`visibility`]: whether an element is on screen;
 //! - [`components`]: the Leptos view, one component per file.
@@ -12,9 +14,11 @@
 pub mod app;
 pub mod catalog;
 pub mod components;
+pub mod export;
 pub mod geometry;
 pub mod live;
 pub mod narration;
+pub mod options;
 pub mod playback;
 pub mod scene;
 pub mod visibility;

@@ -3,9 +3,11 @@
 //! folds new trace events into the [`Scene`], and says what the picture shows at this moment.
 //! Pure logic, tested natively.
 
+use std::collections::VecDeque;
+
 use callflow_sim::engine::DEFAULT_TRACE_CAPACITY;
 use callflow_sim::scenario::Role;
-use callflow_sim::{LatencySpec, LinkId, NodeId, Payload, Sim, SimDuration, SimTime};
+use callflow_sim::{LatencySpec, LinkId, Model, NodeId, Payload, Sim, SimDuration, SimTime};
 
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
@@ -47,6 +49,36 @@ pub enum Target {
     Processing(NodeId),
 }
 
+/// A moment of a run: a simulated time and, where it matters, how many trace events had
+/// happened by then. Several events can share one instant, and a reader who steps can act
+/// between them; `seq` pins that down. Without it, the moment comes after every event due by
+/// `at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moment {
+    pub at: SimTime,
+    pub seq: Option<u64>,
+}
+
+/// Something the reader did to a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Input {
+    /// The figure's action: service A starts a job.
+    Act,
+    /// A setting changed to this many milliseconds.
+    Set(Target, f64),
+}
+
+/// An input and the moment it happened: a run is its start model plus these, in order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timed {
+    pub moment: Moment,
+    pub input: Input,
+}
+
+/// Reaching a moment given in a link or a file runs at most this many events; past it the run
+/// stops where it got to and says so.
+pub const MAX_SEEK_EVENTS: usize = 200_000;
+
 /// The run behind one figure.
 #[derive(Clone, Debug)]
 pub struct Playback {
@@ -59,12 +91,24 @@ pub struct Playback {
     /// The last frame hit [`MAX_EVENTS_PER_FRAME`] before reaching its target time.
     lagging: bool,
     narration: String,
+    /// The model the run started from: its seed and its settings at time zero.
+    start: Model,
+    /// What the reader did since the start, in order: with `start`, the whole run.
+    inputs: Vec<Timed>,
+    /// Inputs still to replay, earliest first, each applied when the run reaches its moment.
+    script: VecDeque<Timed>,
+    /// A replay pauses here.
+    stop_at: Option<SimTime>,
 }
 
 impl Playback {
     pub fn new(kind: FigureKind) -> Playback {
-        let sim =
-            Sim::new(&kind.scenario()).expect("built-in figures are valid: the sim's tests say so");
+        Playback::from_model(kind, kind.model())
+    }
+
+    /// A run of the figure from `model`: the figure's own, with another seed or other settings.
+    pub fn from_model(kind: FigureKind, model: Model) -> Playback {
+        let sim = Sim::from_model(model.clone(), DEFAULT_TRACE_CAPACITY);
         let scene = Scene::new(sim.model());
         Playback {
             kind,
@@ -75,7 +119,31 @@ impl Playback {
             playing: false,
             lagging: false,
             narration: format!("Nothing has happened yet. Press “{}”.", kind.action()),
+            start: model,
+            inputs: Vec::new(),
+            script: VecDeque::new(),
+            stop_at: None,
         }
+    }
+
+    /// The model the run started from.
+    pub fn start(&self) -> &Model {
+        &self.start
+    }
+
+    /// What the reader did since the start.
+    pub fn inputs(&self) -> &[Timed] {
+        &self.inputs
+    }
+
+    /// The moment the run is at now.
+    pub fn moment(&self) -> Moment {
+        Moment { at: self.sim.now(), seq: Some(self.sim.trace().len()) }
+    }
+
+    /// Inputs not yet replayed.
+    pub fn scripted(&self) -> usize {
+        self.script.len()
     }
 
     pub fn kind(&self) -> FigureKind {
@@ -114,19 +182,39 @@ impl Playback {
     /// advances by that times the speed (the gap capped at [`MAX_FRAME_MS`]).
     /// With nothing scheduled the clock stands still: time with nothing in it teaches nothing.
     pub fn tick(&mut self, wall_ms: f64) {
-        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 || self.sim.next_due().is_none()
-        {
+        let idle = self.sim.next_due().is_none() && self.script.is_empty();
+        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 || idle {
             return;
         }
         let sim_us = wall_ms.min(MAX_FRAME_MS) * self.speed * 1000.0;
-        let target = self.sim.now() + SimDuration::from_micros(sim_us.round() as u64);
-        self.lagging = !self.sim.run_until_bounded(target, MAX_EVENTS_PER_FRAME);
+        let mut target = self.sim.now() + SimDuration::from_micros(sim_us.round() as u64);
+        if let Some(stop) = self.stop_at {
+            target = target.min(stop);
+        }
+        self.lagging = !self.advance(Moment { at: target, seq: None }, MAX_EVENTS_PER_FRAME);
         self.absorb();
+        if self.stop_at.is_some_and(|stop| self.sim.now() >= stop) {
+            self.stop_at = None;
+            self.playing = false;
+            self.narration = format!("{} That is where the imported run ended.", self.narration);
+        }
     }
 
-    /// Runs exactly one event, if one is due; the clock jumps to its time.
+    /// Runs exactly one event, if one is due, and the clock jumps to its time; or applies the
+    /// next scripted input, if it comes first.
     pub fn step(&mut self) -> bool {
-        let ran = self.sim.step().is_some();
+        let next_input = self.script.front().map(|t| t.moment);
+        let input_first = next_input.is_some_and(|m| {
+            self.sim.next_due().is_none_or(|due| {
+                m.at < due || (m.at == due && m.seq.is_some_and(|s| s <= self.sim.trace().len()))
+            })
+        });
+        let ran = if input_first {
+            let to = next_input.expect("checked above");
+            self.advance(to, MAX_EVENTS_PER_FRAME)
+        } else {
+            self.sim.step().is_some()
+        };
         if ran {
             self.absorb();
         } else {
@@ -136,8 +224,96 @@ impl Playback {
         ran
     }
 
+    /// Runs to `to`, applying each scripted input on the way at its moment. Runs at most
+    /// `budget` events; `false` if that stopped it short.
+    fn advance(&mut self, to: Moment, budget: usize) -> bool {
+        let first = self.sim.trace().len();
+        loop {
+            let left = budget.saturating_sub((self.sim.trace().len() - first) as usize);
+            let due = self.script.front().filter(|t| t.moment.at <= to.at).copied();
+            let Some(next) = due else {
+                return self.reach(to, left);
+            };
+            if !self.reach(next.moment, left) {
+                return false;
+            }
+            self.script.pop_front();
+            // A scripted input was valid when it was recorded or parsed; a refusal here would
+            // leave the run as it was, and the narration says why.
+            if let Err(e) = self.apply(next.input) {
+                self.narration = e;
+            }
+        }
+    }
+
+    /// Runs the events before `m`, then sets the clock to its time. `false` if `budget` ran out.
+    fn reach(&mut self, m: Moment, budget: usize) -> bool {
+        let Some(seq) = m.seq else {
+            return self.sim.run_until_bounded(m.at, budget);
+        };
+        let mut n = 0;
+        while self.sim.trace().len() < seq && self.sim.next_due().is_some_and(|due| due <= m.at) {
+            if n == budget {
+                return false;
+            }
+            self.sim.step();
+            n += 1;
+        }
+        // With events still due at `m.at` the clock is already there: they come after `m`.
+        self.sim.run_until_bounded(m.at, 0);
+        true
+    }
+
+    /// Runs to `m`, as a shared link or a file asks, folding the events in as it goes. Gives
+    /// up after [`MAX_SEEK_EVENTS`] and says where it stopped.
+    pub fn seek(&mut self, m: Moment) -> Result<(), String> {
+        self.seek_within(m, MAX_SEEK_EVENTS)
+    }
+
+    pub(crate) fn seek_within(&mut self, m: Moment, budget: usize) -> Result<(), String> {
+        let mut ran = 0;
+        loop {
+            let before = self.sim.trace().len();
+            let done = self.advance(m, MAX_EVENTS_PER_FRAME);
+            self.absorb();
+            ran += (self.sim.trace().len() - before) as usize;
+            if done {
+                return Ok(());
+            }
+            if ran >= budget {
+                return Err(format!(
+                    "Stopped at {} after {ran} events, short of {}: that is as far as a link \
+                     or a file may run at once. Press Play to go on.",
+                    self.sim.now(),
+                    m.at
+                ));
+            }
+        }
+    }
+
+    /// Applies an input now and records it.
+    fn apply(&mut self, input: Input) -> Result<String, String> {
+        match input {
+            Input::Act => {
+                self.act();
+                Ok(String::new())
+            }
+            Input::Set(target, ms) => self.change(target, ms),
+        }
+    }
+
+    /// Starts the run again from `start`, the inputs to be replayed at their moments, pausing
+    /// at `stop_at` if given.
+    pub fn replay(&mut self, start: Model, inputs: Vec<Timed>, stop_at: Option<SimTime>) {
+        self.start = start;
+        self.restart();
+        self.script = inputs.into();
+        self.stop_at = stop_at;
+    }
+
     /// The reader's action: service A starts a job now.
     pub fn act(&mut self) {
+        self.inputs.push(Timed { moment: self.moment(), input: Input::Act });
         let a = self.sim.model().node_named("a").expect("every figure has a service a");
         // A service that exists cannot refuse a trigger; were it to, the page would say so.
         if let Err(e) = self.sim.trigger(a) {
@@ -149,12 +325,22 @@ impl Playback {
     /// Starts the run again from time zero, keeping the reader's settings: the model the run
     /// has now carries them.
     pub fn reset(&mut self) {
-        self.sim = Sim::from_model(self.sim.model().clone(), DEFAULT_TRACE_CAPACITY);
+        self.start = self.sim.model().clone();
+        self.restart();
+        self.narration =
+            format!("Reset to 0 ms with your settings. Press “{}”.", self.kind.action());
+    }
+
+    /// A new run from `start`, nothing done yet.
+    fn restart(&mut self) {
+        self.sim = Sim::from_model(self.start.clone(), DEFAULT_TRACE_CAPACITY);
         self.scene = Scene::new(self.sim.model());
         self.seen = 0;
         self.lagging = false;
-        self.narration =
-            format!("Reset to 0 ms with your settings. Press “{}”.", self.kind.action());
+        self.inputs.clear();
+        self.script.clear();
+        self.stop_at = None;
+        self.narration = format!("Nothing has happened yet. Press “{}”.", self.kind.action());
     }
 
     /// Sets the speed; the error is a sentence for the page, and the speed stays as it was.
@@ -192,17 +378,14 @@ impl Playback {
     /// Changes a setting from now on. `Ok` says what happens to what is already under way;
     /// `Err` says what was wrong, and nothing changed.
     pub fn change(&mut self, target: Target, ms: f64) -> Result<String, String> {
-        if !ms.is_finite() || !(MIN_SETTING_MS..=MAX_SETTING_MS).contains(&ms) {
-            return Err(format!(
-                "Enter a time from {MIN_SETTING_MS} to {MAX_SETTING_MS} milliseconds; the setting is unchanged."
-            ));
-        }
-        let spec = LatencySpec::Constant { ms };
+        let spec = setting_spec(ms)?;
+        let moment = self.moment();
         let shown =
             SimDuration::from_millis_f64(ms).map_or_else(|| format!("{ms} ms"), |d| d.to_string());
         let said = match target {
             Target::Link(link) => {
                 self.sim.set_link_latency(link, spec).map_err(|e| e.to_string())?;
+                self.inputs.push(Timed { moment, input: Input::Set(target, ms) });
                 let on_wire = self.sim.in_flight().filter(|e| e.link == link).count();
                 match on_wire {
                     0 => format!("Latency now {shown}: applies to messages sent from now on."),
@@ -212,6 +395,7 @@ impl Playback {
             }
             Target::Processing(node) => {
                 self.sim.set_processing(node, spec).map_err(|e| e.to_string())?;
+                self.inputs.push(Timed { moment, input: Input::Set(target, ms) });
                 let busy = self.scene.nodes.get(node.0 as usize).is_some_and(|n| {
                     n.workers.values().any(|a| matches!(a, Activity::Working { .. }))
                 });
@@ -398,6 +582,33 @@ impl Playback {
             idle: self.sim.next_due().is_none(),
         }
     }
+}
+
+/// A setting's value as the simulator takes it, if it is in range; the error is a sentence.
+fn setting_spec(ms: f64) -> Result<LatencySpec, String> {
+    if !ms.is_finite() || !(MIN_SETTING_MS..=MAX_SETTING_MS).contains(&ms) {
+        return Err(format!(
+            "Enter a time from {MIN_SETTING_MS} to {MAX_SETTING_MS} milliseconds; the setting is unchanged."
+        ));
+    }
+    Ok(LatencySpec::Constant { ms })
+}
+
+/// Sets a setting in a model before a run starts from it.
+pub fn configure(model: &mut Model, target: Target, ms: f64) -> Result<(), String> {
+    let checked = setting_spec(ms)?.check("setting").map_err(|e| e.to_string())?;
+    match target {
+        Target::Link(link) => match model.links.get_mut(link.0 as usize) {
+            Some(l) => l.latency = checked,
+            None => return Err("no such link".into()),
+        },
+        Target::Processing(node) => match model.nodes.get_mut(node.0 as usize).map(|n| &mut n.role)
+        {
+            Some(Role::Service(s)) => s.processing = checked,
+            _ => return Err("no such service".into()),
+        },
+    }
+    Ok(())
 }
 
 fn token_kind(p: &Payload) -> (&'static str, &'static str) {

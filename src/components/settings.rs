@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use web_sys::HtmlInputElement;
 
 use crate::live::Live;
+use crate::options::parse_ms;
 use crate::playback::{Setting, Target, MAX_SETTING_MS};
 
 /// The slider's range, in log10 of milliseconds: 1 ms to the largest setting. Zero is for the
@@ -28,50 +29,6 @@ pub fn three_digits(x: f64) -> f64 {
     }
     let scale = 10f64.powi(3 - x.log10().ceil() as i32);
     (x * scale).round() / scale
-}
-
-/// Reads a time as a person typed it: "250", " 1.5 ms", "1e3", "2 s". The range is checked by
-/// whoever applies it; here only the form.
-pub fn parse_ms(raw: &str) -> Result<f64, String> {
-    let t = raw.trim();
-    let (number, scale) = match t.strip_suffix("ms") {
-        Some(n) => (n, 1.0),
-        None => match t.strip_suffix('s') {
-            Some(n) => (n, 1000.0),
-            None => (t, 1.0),
-        },
-    };
-    let number = number.trim();
-    if number.is_empty() {
-        return Err("Enter a number of milliseconds; the setting is unchanged.".into());
-    }
-    match number.parse::<f64>() {
-        Ok(v) if !v.is_nan() => Ok(v * scale),
-        _ if number.contains(',') => Err(format!(
-            "“{}” has a comma: write the number without separators, with a point for decimals \
-             (1500, or 1.5); the setting is unchanged.",
-            quote(t)
-        )),
-        _ => Err(format!(
-            "“{}” is not a number of milliseconds; the setting is unchanged.",
-            quote(t)
-        )),
-    }
-}
-
-/// At most 24 characters of what the reader typed, for quoting it back, without the invisible
-/// characters that could reorder or hide the sentence around it.
-fn quote(s: &str) -> String {
-    let visible = |c: &char| {
-        !c.is_control()
-            && !matches!(*c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-    };
-    let kept: Vec<char> = s.chars().filter(visible).collect();
-    let mut out: String = kept.iter().take(24).collect();
-    if kept.len() > 24 {
-        out.push('…');
-    }
-    out
 }
 
 /// The latency and processing-time settings of one figure.
@@ -160,26 +117,6 @@ pub fn Settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn typed_times_are_read_or_refused() {
-        assert_eq!(parse_ms(" 250 "), Ok(250.0));
-        assert_eq!(parse_ms("1.5ms"), Ok(1.5));
-        assert_eq!(parse_ms("1e3"), Ok(1000.0));
-        assert!(parse_ms("").is_err());
-        assert!(parse_ms("NaN").is_err());
-        assert_eq!(parse_ms("2 s"), Ok(2000.0));
-        assert_eq!(parse_ms("1e400"), Ok(f64::INFINITY), "a number, if out of range");
-        assert!(parse_ms("NaN").is_err());
-        assert!(parse_ms("s").is_err());
-        assert!(parse_ms("5 sec").is_err());
-        assert!(parse_ms("1,5").unwrap_err().contains("without separators"));
-        assert!(parse_ms("60,000").unwrap_err().contains("(1500, or 1.5)"));
-        let err = parse_ms("<script>alert(1)</script> and a very long tail").unwrap_err();
-        assert!(err.contains('…') && err.len() < 120, "{err}");
-        let err = parse_ms("\u{202e}abc").unwrap_err();
-        assert!(err.contains("“abc”"), "{err}");
-    }
 
     #[test]
     fn a_slider_step_always_moves() {

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
 use crate::components::{Announcer, Figure};
+use crate::export::split_query;
 use crate::live::{media_matches, prefers_reduced_motion, Voice};
+use crate::options::{self, Options};
 
 /// On a narrow screen held upright the figures stack their boxes vertically.
 const NARROW: &str = "(max-width: 700px) and (orientation: portrait)";
@@ -23,6 +25,20 @@ pub fn App() -> impl IntoView {
     let autoplay = !prefers_reduced_motion();
     let voice = Voice::new();
     provide_context(voice);
+
+    // The page's address may hold one figure's run, as its share link wrote it.
+    let search = window().location().search().unwrap_or_default();
+    let (linked, mut problems) = options::read(None, &split_query(&search));
+    let page_problems = if linked.is_none() { std::mem::take(&mut problems) } else { Vec::new() };
+    let figures = FigureKind::ALL
+        .into_iter()
+        .map(|kind| match &linked {
+            Some(o) if o.kind == kind => view! {
+                <Figure options=o.clone() problems=problems.clone() tall=tall in_page=true scroll_to=true />
+            },
+            _ => view! { <Figure options=Options::new(kind) tall=tall in_page=true /> },
+        })
+        .collect_view();
 
     view! {
         <header class="intro">
@@ -44,12 +60,18 @@ pub fn App() -> impl IntoView {
                 <span class="key confirm">"ok"</span>" the broker's confirm, "
                 <span class="key ack">"ack"</span>" a consumer's acknowledgement. A broker's box shows                 its queue: the messages waiting there, and those delivered to the consumer but not                 yet acknowledged (unacked)."
             </p>
+            {(!page_problems.is_empty()).then(|| view! {
+                <div class="notice error problems" role="alert" data-test="problems">
+                    <p>"This page's address has options that could not be used:"</p>
+                    <ul>{page_problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                </div>
+            })}
             {(!autoplay).then(|| view! {
                 <p class="hint">"Your system asks for reduced motion, so the figures start paused. Press Play or Step."</p>
             })}
         </header>
         <main>
-            {FigureKind::ALL.into_iter().map(|kind| view! { <Figure kind=kind tall=tall autoplay=autoplay /> }).collect_view()}
+            {figures}
         </main>
         <Announcer voice=voice />
         <footer class="beyond">

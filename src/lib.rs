@@ -4,6 +4,7 @@
 //! - [`playback`]: the run behind a figure and how the reader drives it, pure logic;
 //! - [`scene`]: what is true now, folded from the trace;
 //! - [`geometry`]: layouts, link ends, where a token is;
+//! - [`embed`]: a figure mounted on another page, in its own shadow root;
 //! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
 //! - [`narration`]: a sentence for what just happened;
 //! - [`options`]: a figure's options from a link or an element, and the link of a run;
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod catalog;
 pub mod components;
+pub mod embed;
 pub mod export;
 pub mod geometry;
 pub mod live;

@@ -7,6 +7,7 @@ use callflow_sim::Model;
 
 use crate::catalog::FigureKind;
 use crate::geometry::Layout;
+use crate::options::Options;
 use crate::playback::{Frame, Playback, Setting, Target};
 
 /// A message under the settings: what a change did, or why it was refused.
@@ -46,6 +47,11 @@ impl Default for Voice {
     }
 }
 
+/// Where callflow's full page is, for links to a run: the folder the app is served from. The
+/// main page has none in its context and links to itself.
+#[derive(Clone, Debug)]
+pub struct Home(pub String);
+
 /// One figure's state as the components see it. Copy, so that every closure can hold it.
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -66,14 +72,24 @@ pub struct Live {
     /// Some of the figure is on screen. A playing figure that is not stays where it is and
     /// costs nothing, and goes on when it comes into view. False until someone says so.
     visible: RwSignal<bool>,
+    /// Keep the page's address showing this figure's run (the main page does; embeds don't).
+    in_address: bool,
+    /// An update of the page's address is on its way.
+    address_due: StoredValue<bool>,
 }
 
+/// The page's address follows a run at most this often: a burst of clicks rewrites it once,
+/// and the browser's limit on history updates is never reached.
+const ADDRESS_EVERY_MS: u64 = 400;
+
 impl Live {
-    /// A figure's state, with one action at time zero so that there is something to watch
-    /// from the first moment; with `autoplay` it plays as soon as it is on screen.
-    pub fn new(kind: FigureKind, tall: Signal<bool>, autoplay: bool) -> Live {
-        let mut playback = Playback::new(kind);
-        playback.act();
+    /// A figure's state as `options` describe it: by default one action at time zero, so that
+    /// there is something to watch from the first moment. It plays as soon as it is on screen
+    /// unless the options say otherwise, open it at a moment, or the reader prefers reduced
+    /// motion. With `in_address`, the page's address follows the run.
+    pub fn new(options: &Options, tall: Signal<bool>, in_address: bool) -> Live {
+        let kind = options.kind;
+        let (playback, problem) = options.playback();
         let frame = playback.frame(&Layout::of(kind, tall.get_untracked()));
         let live = Live {
             kind,
@@ -84,19 +100,72 @@ impl Live {
             generation: StoredValue::new(0),
             frame: RwSignal::new(frame),
             playing: RwSignal::new(false),
-            notice: RwSignal::new(None),
+            notice: RwSignal::new(problem.map(|text| Notice { text, error: true })),
             voice: use_context::<Voice>(),
             tall,
             visible: RwSignal::new(false),
+            in_address,
+            address_due: StoredValue::new(false),
         };
         Effect::new(move |_| {
             tall.track();
             live.refresh();
         });
-        if autoplay {
+        let autoplay = options.autoplay.unwrap_or(options.open_at.is_none());
+        if autoplay && !prefers_reduced_motion() {
             live.set_playing(true);
         }
         live
+    }
+
+    /// The query string that reproduces the run as it is now.
+    pub fn link(self) -> String {
+        self.playback.with_value(crate::options::write)
+    }
+
+    /// Reads the playback, for exports.
+    pub fn with_playback<T>(self, f: impl FnOnce(&Playback) -> T) -> T {
+        self.playback.with_value(f)
+    }
+
+    /// Puts the run's link in the page's address, if this figure keeps it there. Replaces the
+    /// entry rather than adding one: going back leaves the page, not one step of a run.
+    fn remember(self) {
+        if !self.in_address || self.address_due.try_get_value().unwrap_or(true) {
+            return;
+        }
+        self.address_due.set_value(true);
+        let write = move || {
+            if self.address_due.try_set_value(false).is_some() {
+                return; // the figure is gone
+            }
+            let url = format!("?{}#{}", self.link(), self.kind.slug());
+            if let Ok(history) = window().history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        };
+        set_timeout(write, std::time::Duration::from_millis(ADDRESS_EVERY_MS));
+    }
+
+    /// Replays a run read from a trace file from its start, pausing where the file ends.
+    pub fn replay(self, options: &Options) {
+        self.engage();
+        let inputs = options.inputs.clone().unwrap_or_default();
+        let stop = options.open_at.map(|m| m.at);
+        self.playback.update_value(|p| {
+            p.replay(options.model.clone(), inputs, stop);
+            let _ = p.set_speed(options.speed);
+        });
+        self.speed.set(options.speed);
+        if let Some(s) = self.playback.try_with_value(Playback::settings) {
+            self.settings.set(s);
+        }
+        self.notice.set(None);
+        self.set_playing(!prefers_reduced_motion());
+        self.refresh();
+        self.remember();
+        self.say("Replaying the imported run from 0 ms.".to_string());
     }
 
     /// The figure's nodes and links, with the settings as they are now.
@@ -122,6 +191,17 @@ impl Live {
     fn update(self, f: impl FnOnce(&mut Playback)) {
         self.playback.try_update_value(f);
         self.refresh();
+    }
+
+    /// After a frame: a replay that reached its end has paused itself.
+    fn follow_pause(self) {
+        let playing = self.playback.try_with_value(Playback::playing).unwrap_or(false);
+        if self.playing.get_untracked() && !playing {
+            self.playing.set(false);
+            self.generation.try_update_value(|g| *g += 1);
+            self.remember();
+            self.say_narration();
+        }
     }
 
     /// The page's voice, if this figure is the one it speaks for.
@@ -165,6 +245,7 @@ impl Live {
     pub fn act(self) {
         self.engage();
         self.update(Playback::act);
+        self.remember();
         self.say_narration();
     }
 
@@ -175,6 +256,7 @@ impl Live {
         self.update(|p| {
             p.step();
         });
+        self.remember();
         self.say_narration();
     }
 
@@ -182,6 +264,7 @@ impl Live {
         self.engage();
         self.update(Playback::reset);
         self.notice.set(None);
+        self.remember();
         self.say_narration();
     }
 
@@ -214,6 +297,7 @@ impl Live {
         self.engage();
         let on = !self.playing.get_untracked();
         self.set_playing(on);
+        self.remember();
         let now = self.frame.with_untracked(|f| f.now);
         self.say(if on { format!("Playing from {now}.") } else { format!("Paused at {now}.") });
     }
@@ -222,6 +306,9 @@ impl Live {
     pub fn set_speed(self, speed: f64) -> Result<(), String> {
         let done = self.playback.try_update_value(|p| p.set_speed(speed)).unwrap_or(Ok(()));
         self.speed.set(self.playback.try_with_value(Playback::speed).unwrap_or(speed));
+        if done.is_ok() {
+            self.remember();
+        }
         done
     }
 
@@ -239,6 +326,7 @@ impl Live {
             self.settings.set(s);
         }
         self.refresh();
+        self.remember();
     }
 
     /// Asks for the next animation frame; the loop ends when paused, replaced or disposed.
@@ -249,6 +337,7 @@ impl Live {
             }
             let now = now_ms();
             self.update(|p| p.tick(now - last));
+            self.follow_pause();
             self.say_now_and_then();
             self.next_frame(generation, now);
         });

@@ -136,7 +136,7 @@ pub fn read(
         (None, Some(k)) => k,
         (None, None) => {
             if !pairs.is_empty() {
-                problems.push("These options name no figure (figure=sync, async or hybrid), so they were not used.".into());
+                problems.push("No figure is named (figure=sync, async or hybrid; on an element, data-callflow=\"hybrid\"), so these options were not used.".into());
             }
             return (None, problems);
         }
@@ -301,6 +301,8 @@ fn later(a: Moment, b: Moment) -> bool {
 
 /// `https://docs.example.com` or `http://127.0.0.1:3000`: a scheme, a host, maybe a port.
 fn read_origin(v: &str) -> Option<String> {
+    // A pasted address often ends in a slash; an origin never does.
+    let v = v.strip_suffix('/').unwrap_or(v);
     let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"))?;
     let ok = !rest.is_empty()
         && rest
@@ -336,8 +338,14 @@ fn setting_key(model: &Model, target: Target) -> String {
     }
 }
 
+/// Whether [`write`] gives the whole run: a link holds at most [`MAX_INPUTS`] inputs.
+pub fn whole(p: &Playback) -> bool {
+    p.inputs().len() <= MAX_INPUTS
+}
+
 /// The query string that reproduces a run: the figure, the seed and settings it started with
 /// where they differ from the figure's own, the speed, the reader's inputs and the moment now.
+/// A run with more inputs than a link may hold gets the start only: its settings, nothing done.
 pub fn write(p: &Playback) -> String {
     let kind = p.kind();
     let own = kind.model();
@@ -362,6 +370,10 @@ pub fn write(p: &Playback) -> String {
     }
     if p.speed() != DEFAULT_SPEED {
         parts.push(format!("speed={}", p.speed()));
+    }
+    if !whole(p) {
+        parts.push("in=".to_string());
+        return parts.join("&");
     }
     let inputs: Vec<String> = p
         .inputs()
@@ -552,6 +564,19 @@ mod tests {
     }
 
     #[test]
+    fn a_run_with_more_inputs_than_a_link_holds_links_to_its_start() {
+        let mut p = Playback::new(FigureKind::RequestResponse);
+        for _ in 0..=MAX_INPUTS {
+            p.act();
+        }
+        assert!(!whole(&p));
+        let (o, problems) = read(None, &pairs(&write(&p)));
+        assert!(problems.is_empty(), "{problems:?}");
+        let (q, _) = o.unwrap().playback();
+        assert_eq!((q.inputs().len(), q.now()), (0, SimTime::ZERO));
+    }
+
+    #[test]
     fn inputs_out_of_order_or_out_of_range_are_refused() {
         let model = FigureKind::Hybrid.model();
         assert!(read_inputs(&model, "100,50").is_err());
@@ -630,6 +655,7 @@ mod tests {
         );
         assert_eq!(read_origin("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(read_origin("https://a.com/path"), None);
+        assert_eq!(read_origin("http://127.0.0.1:3000/").as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(read_origin("*"), None);
         assert_eq!(read_origin("javascript:alert(1)"), None);
         assert_eq!(read_origin("https://"), None);

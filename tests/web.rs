@@ -5,6 +5,7 @@
 
 use callflow::catalog::FigureKind;
 use callflow::components::Figure;
+use callflow::options::Options;
 use leptos::prelude::*;
 use leptos::task::tick;
 use wasm_bindgen::JsCast;
@@ -18,8 +19,10 @@ fn mount(kind: FigureKind) -> Element {
     let doc = document();
     let host = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&host).unwrap();
+    let mut options = Options::new(kind);
+    options.autoplay = Some(false);
     let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
-        view! { <Figure kind=kind tall=false autoplay=false /> }
+        view! { <Figure options=options tall=false in_page=true /> }
     });
     // The figure lives as long as the test page.
     handle.forget();
@@ -148,4 +151,32 @@ async fn a_refused_setting_says_why_and_keeps_the_value() {
     assert!(!notice.get_attribute("class").unwrap().contains("error"));
     assert!(notice.text_content().unwrap().starts_with("Latency now 250 ms"));
     assert_eq!(field.value(), "250");
+}
+
+#[wasm_bindgen_test]
+async fn a_mounted_element_keeps_its_figure_in_a_shadow_root_and_says_what_it_could_not_use() {
+    let doc = document();
+    let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-callflow", "hybrid").unwrap();
+    host.set_attribute("data-work-c", "5000").unwrap();
+    host.set_attribute("data-controls", "act,play").unwrap();
+    host.set_attribute("data-caption", "<b>not bold</b>").unwrap();
+    host.set_attribute("data-speed", "fast").unwrap();
+    doc.body().unwrap().append_child(&host).unwrap();
+    callflow::embed::mount(host.clone(), false, "http://127.0.0.1/".into());
+    tick().await;
+
+    assert_eq!(host.children().length(), 0, "nothing lands in the host page's own tree");
+    let root = host.shadow_root().expect("a shadow root");
+    let inside = |s: &str| root.query_selector(s).unwrap().unwrap_or_else(|| panic!("no {s}"));
+    assert_eq!(inside(".caption").text_content().unwrap(), "<b>not bold</b>");
+    assert!(inside("[data-test=problems]").text_content().unwrap().contains("speed: “fast”"));
+    assert!(inside("[data-test=step]").has_attribute("hidden"));
+    assert!(!inside("[data-test=act]").has_attribute("hidden"));
+    assert!(root.query_selector("fieldset.settings").unwrap().is_none());
+    assert!(inside("style").text_content().unwrap().contains("--node-fill"));
+
+    // Mounting twice changes nothing.
+    callflow::embed::mount(host.clone(), false, String::new());
+    assert_eq!(root.query_selector_all("section.figure").unwrap().length(), 1);
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::live::Live;
+use crate::options::Shown;
 use crate::playback::{MAX_SPEED, MIN_SPEED};
 
 /// Formats a speed for people: ×0.25, ×0.001, ×4.
@@ -31,6 +32,8 @@ fn speed_hint(speed: f64) -> String {
 pub fn Controls(
     /// The figure these controls drive.
     live: Live,
+    /// Which of them to show.
+    shown: Shown,
 ) -> impl IntoView {
     let slug = live.kind.slug();
     let speed_id = format!("{slug}-speed");
@@ -48,25 +51,26 @@ pub fn Controls(
 
     view! {
         <div class="controls" role="group" aria-label=format!("Figure {} controls", live.kind.number())>
-            <button type="button" class="action" data-test="act" on:click=move |_| live.act()>
+            <button type="button" class="action" data-test="act" hidden=!shown.act on:click=move |_| live.act()>
                 {live.kind.action()}
             </button>
             <button
                 type="button"
                 data-test="play"
+                hidden=!shown.play
                 data-playing=move || live.playing.get().to_string()
                 on:click=move |_| live.toggle()
             >
                 {move || if live.playing.get() { "Pause" } else { "Play" }}
             </button>
-            <button type="button" data-test="step" on:click=move |_| live.step()
+            <button type="button" data-test="step" hidden=!shown.step on:click=move |_| live.step()
                 title="Run exactly one simulator event">
                 "Step"
             </button>
-            <button type="button" data-test="reset" on:click=move |_| live.reset()>
+            <button type="button" data-test="reset" hidden=!shown.reset on:click=move |_| live.reset()>
                 "Reset"
             </button>
-            <span class="speed">
+            <span class="speed" hidden=!shown.speed>
                 <label for=speed_id.clone()>"Speed"</label>
                 <input
                     id=speed_id
@@ -81,7 +85,7 @@ pub fn Controls(
                 />
                 <output data-test="speed-value" aria-live="off">{move || speed_text(live.speed.get())}</output>
             </span>
-            <span class="speed-hint">{move || speed_hint(live.speed.get())}</span>
+            <span class="speed-hint" hidden=!shown.speed>{move || speed_hint(live.speed.get())}</span>
             {move || speed_error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
         </div>
     }

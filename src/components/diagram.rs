@@ -138,7 +138,7 @@ pub fn Diagram(
     };
 
     view! {
-        <svg class="diagram" viewBox=view_box role="img" aria-labelledby=labelled_by
+        <svg class="diagram" class:tall=move || live.tall.get() class:wide=move || !live.tall.get() viewBox=view_box role="img" aria-labelledby=labelled_by
             data-test="diagram">
             <title id=title_id>{describe(kind)}</title>
             {statics}

@@ -1,45 +1,73 @@
 //! One live figure: its title and caption, the diagram, a status line in words, the
-//! narration, the controls and the settings.
+//! narration, and whichever of the controls, settings and share tools its options show.
 
 use leptos::prelude::*;
 
-use crate::catalog::FigureKind;
-use crate::components::{Controls, Diagram, NarrationLine, Settings};
+use crate::components::{Controls, Diagram, NarrationLine, Settings, Share};
 use crate::live::Live;
+use crate::options::Options;
 use crate::playback::Frame;
 
 /// A figure with everything the reader needs to watch and poke it.
 #[component]
 pub fn Figure(
-    /// Which of the three figures.
-    kind: FigureKind,
+    /// Which figure, and how it starts and shows.
+    options: Options,
+    /// What was wrong with the options, a sentence each; shown above the figure.
+    #[prop(default = Vec::new())]
+    problems: Vec<String>,
     /// Lay out for a narrow screen.
     #[prop(into)]
     tall: Signal<bool>,
-    /// Start the clock at once (false when the reader prefers reduced motion).
-    autoplay: bool,
+    /// On the main page: numbered, and the page's address follows the run. Embedded: neither.
+    #[prop(default = false)]
+    in_page: bool,
+    /// Scroll the figure into view once drawn (the page's address named it).
+    #[prop(default = false)]
+    scroll_to: bool,
 ) -> impl IntoView {
-    let live = Live::new(kind, tall, autoplay);
+    let kind = options.kind;
+    let live = Live::new(&options, tall, in_page);
     let section = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
         if let Some(el) = section.get() {
             crate::visibility::watch(&el, move |on_screen| live.set_visible(on_screen));
+            if scroll_to {
+                el.scroll_into_view();
+            }
         }
     });
 
     let heading = format!("{}-heading", kind.slug());
     let labelled_by = heading.clone();
     let status = move || live.frame.with(Frame::summary);
+    let title = if in_page {
+        format!("Figure {}. {}", kind.number(), kind.title())
+    } else {
+        kind.title().to_string()
+    };
+    let caption = options.caption.clone().unwrap_or_else(|| kind.caption().to_string());
+    let shown = options.shown;
+    let problems = (!problems.is_empty()).then(|| {
+        view! {
+            <div class="notice error problems" role="alert" data-test="problems">
+                <p>"Some of this figure's options could not be used:"</p>
+                <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        }
+    });
 
     view! {
         <section node_ref=section class="figure" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
-            <h2 id=heading>{format!("Figure {}. {}", kind.number(), kind.title())}</h2>
-            <p class="caption">{kind.caption()}</p>
+            <h2 id=heading>{title}</h2>
+            <p class="caption">{caption}</p>
+            {problems}
             <Diagram live=live />
-            <Controls live=live />
+            <Controls live=live shown=shown />
             <p class="status" data-test="status">{status}</p>
             <NarrationLine text=live.narration />
-            <Settings live=live />
+            {shown.settings.then(|| view! { <Settings live=live /> })}
+            {shown.share.then(|| view! { <Share live=live /> })}
         </section>
     }
 }

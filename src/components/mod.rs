@@ -6,6 +6,7 @@ mod diagram;
 mod figure;
 mod narration_line;
 mod settings;
+mod share;
 
 pub use announcer::Announcer;
 pub use controls::Controls;
@@ -13,3 +14,4 @@ pub use diagram::Diagram;
 pub use figure::Figure;
 pub use narration_line::NarrationLine;
 pub use settings::Settings;
+pub use share::Share;

@@ -1,0 +1,145 @@
+//! Figures on other pages: one figure mounted in a host element, inside a shadow root that
+//! holds its styles, so that the host's page and the figure leave each other alone. The
+//! options come from the element's `data-` attributes, or from the address of the iframe page
+//! `embed.html`, which may also report its height to the page that frames it.
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{HtmlElement, ResizeObserver, ResizeObserverEntry, ShadowRootInit, ShadowRootMode};
+
+use crate::components::{Announcer, Figure};
+use crate::export::split_query;
+use crate::live::{Home, Voice};
+use crate::options;
+
+/// A figure narrower than this, in CSS pixels, stacks its boxes vertically.
+const TALL_BELOW_PX: f64 = 560.0;
+
+/// Every style a figure needs, put in its shadow root.
+const STYLE: &str = concat!(
+    include_str!("../style/tokens.css"),
+    include_str!("../style/figure.css"),
+    include_str!("../style/diagram.css")
+);
+
+/// The options an element gives: `data-callflow` names the figure, and every other `data-x`
+/// attribute is option `x`.
+fn element_options(host: &HtmlElement) -> Vec<(String, String)> {
+    let names = host.get_attribute_names();
+    names
+        .iter()
+        .filter_map(|n| n.as_string())
+        .filter_map(|name| {
+            let key = name.strip_prefix("data-")?;
+            let value = host.get_attribute(&name).unwrap_or_default();
+            match key {
+                "callflow-url" => None,
+                "callflow" => Some(("figure".to_string(), value)),
+                k => Some((k.to_string(), value)),
+            }
+        })
+        .collect()
+}
+
+/// Makes `host` a live figure, once; with `from_url`, its options come from the page's address.
+/// `home` is the folder callflow is served from: a shared link opens the full page there.
+pub fn mount(host: HtmlElement, from_url: bool, home: String) {
+    if host.shadow_root().is_some() {
+        return;
+    }
+    let Ok(root) = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) else {
+        log::warn!("callflow: this element cannot hold a figure (it takes no shadow root)");
+        return;
+    };
+    let (Ok(style), Ok(container)) =
+        (document().create_element("style"), document().create_element("div"))
+    else {
+        return;
+    };
+    style.set_text_content(Some(STYLE));
+    let _ = root.append_child(&style);
+    let _ = root.append_child(&container);
+
+    let pairs = if from_url {
+        split_query(&window().location().search().unwrap_or_default())
+    } else {
+        element_options(&host)
+    };
+    let (found, problems) = options::read(None, &pairs);
+    let parent = found.as_ref().filter(|_| from_url).and_then(|o| o.parent.clone());
+    let watched = host.clone();
+
+    leptos::mount::mount_to(container.unchecked_into(), move || {
+        let voice = Voice::new();
+        provide_context(voice);
+        provide_context(Home(home));
+        let tall = RwSignal::new(false);
+        follow_width(&watched, tall);
+        if let Some(origin) = parent {
+            report_height(origin);
+        }
+        match found {
+            Some(o) => view! {
+                <Figure options=o problems=problems tall=tall />
+                <Announcer voice=voice />
+            }
+            .into_any(),
+            None => view! {
+                <div class="figure">
+                    <div class="notice error problems" role="alert" data-test="problems">
+                        <p>"This callflow figure has nothing to show:"</p>
+                        <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    </div>
+                </div>
+            }
+            .into_any(),
+        }
+    })
+    .forget();
+}
+
+/// Keeps `tall` true while `el` is narrower than [`TALL_BELOW_PX`].
+fn follow_width(el: &HtmlElement, tall: RwSignal<bool>) {
+    let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        if let Some(entry) = entries.iter().last() {
+            let width = entry.unchecked_into::<ResizeObserverEntry>().content_rect().width();
+            let narrow = width > 0.0 && width < TALL_BELOW_PX;
+            if tall.get_untracked() != narrow {
+                tall.set(narrow);
+            }
+        }
+    });
+    if let Ok(observer) = ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+        observer.observe(el);
+        // The figure lives as long as the page.
+        callback.forget();
+        std::mem::forget(observer);
+    }
+}
+
+/// Tells the framing page, at `origin` only, this page's height whenever it changes.
+fn report_height(origin: String) {
+    let Some(doc) = document().document_element() else { return };
+    let Ok(Some(parent)) = window().parent() else { return };
+    let last = std::cell::Cell::new(-1.0);
+    let measured = doc.clone();
+    let post = move || {
+        let height = f64::from(measured.scroll_height());
+        if height == last.get() {
+            return;
+        }
+        last.set(height);
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"type".into(), &"callflow:height".into());
+        let _ = js_sys::Reflect::set(&message, &"height".into(), &JsValue::from_f64(height));
+        // The browser delivers it only if the parent is at `origin`.
+        let _ = parent.post_message(&message, &origin);
+    };
+    let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |_: js_sys::Array| post());
+    if let Ok(observer) = ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+        observer.observe(&doc);
+        callback.forget();
+        std::mem::forget(observer);
+    }
+}

@@ -16,12 +16,8 @@ use crate::options;
 /// A figure narrower than this, in CSS pixels, stacks its boxes vertically.
 const TALL_BELOW_PX: f64 = 560.0;
 
-/// Every style a figure needs, put in its shadow root.
-const STYLE: &str = concat!(
-    include_str!("../style/tokens.css"),
-    include_str!("../style/figure.css"),
-    include_str!("../style/diagram.css")
-);
+/// The styles of a figure's controls; with the diagram's, all that its shadow root needs.
+const FIGURE_STYLE: &str = include_str!("../style/figure.css");
 
 /// The options an element gives: `data-callflow` names the figure, and every other `data-x`
 /// attribute is option `x`.
@@ -57,7 +53,7 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
     else {
         return;
     };
-    style.set_text_content(Some(STYLE));
+    style.set_text_content(Some(&format!("{}{FIGURE_STYLE}", crate::components::SVG_STYLE)));
     let _ = root.append_child(&style);
     let _ = root.append_child(&container);
 

@@ -209,17 +209,28 @@ pub fn read(
     for (key, target, value) in settings {
         let applied = parse_ms(value).and_then(|ms| configure(&mut o.model, target, ms));
         if let Err(why) = applied {
-            problems
-                .push(format!("{key}: “{}”: {why} Using the figure's own value.", quote(value)));
+            problems.push(format!(
+                "{key}: “{}”: {}; using the figure's own value.",
+                quote(value),
+                reason(&why)
+            ));
         }
     }
     if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "in") {
         match read_inputs(&o.model, v) {
             Ok(inputs) => o.inputs = Some(inputs),
-            Err(why) => problems.push(format!("in: {why} Starting with one action at 0 ms.")),
+            Err(why) => {
+                problems.push(format!("in: {}; starting with one action at 0 ms.", reason(&why)))
+            }
         }
     }
     (Some(o), problems)
+}
+
+/// A reason from the settings' own checks, without what they say to a reader at the field.
+fn reason(why: &str) -> &str {
+    let why = why.strip_suffix("; the setting is unchanged.").unwrap_or(why);
+    why.strip_suffix('.').unwrap_or(why)
 }
 
 fn read_shown(v: &str) -> Result<Shown, String> {
@@ -534,6 +545,7 @@ mod tests {
         }
         assert_eq!(problems.len(), 11, "{all}");
         assert!(problems.iter().all(|p| p.len() < 240), "{all}");
+        assert!(!all.contains("unchanged") && !all.contains(".;"), "{all}");
     }
 
     #[test]

@@ -14,4 +14,4 @@ pub use diagram::Diagram;
 pub use figure::Figure;
 pub use narration_line::NarrationLine;
 pub use settings::Settings;
-pub use share::Share;
+pub use share::{Share, SVG_STYLE};

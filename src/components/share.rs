@@ -9,7 +9,7 @@ use crate::export;
 use crate::live::{Home, Live};
 
 /// The styles a standalone SVG file needs: the colours and the diagram's own rules.
-const SVG_STYLE: &str =
+pub const SVG_STYLE: &str =
     concat!(include_str!("../../style/tokens.css"), include_str!("../../style/diagram.css"));
 
 /// Offers `text` to the reader as a file download named `name`.
@@ -26,6 +26,21 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), JsValue> {
     Url::revoke_object_url(&url)
 }
 
+/// Whether this page may write to the clipboard: a frame may not unless its parent allowed it,
+/// and asking anyway is an error in the console.
+fn may_write_clipboard() -> bool {
+    let in_frame = window().parent().ok().flatten().is_some_and(|p| p != window());
+    if !in_frame {
+        return true;
+    }
+    let policy = js_sys::Reflect::get(&document(), &"featurePolicy".into()).unwrap_or_default();
+    let allows = js_sys::Reflect::get(&policy, &"allowsFeature".into()).unwrap_or_default();
+    allows
+        .dyn_ref::<js_sys::Function>()
+        .and_then(|f| f.call1(&policy, &"clipboard-write".into()).ok())
+        .is_some_and(|v| v.is_truthy())
+}
+
 /// The figure's diagram as a standalone SVG document, styled as on screen (light or dark by
 /// the viewer's system setting).
 fn svg_text(inside: &Element) -> Option<String> {
@@ -33,6 +48,11 @@ fn svg_text(inside: &Element) -> Option<String> {
     let svg = figure.query_selector("svg.diagram").ok()??;
     let copy: Element = svg.clone_node_with_deep(true).ok()?.unchecked_into();
     copy.set_attribute("xmlns", "http://www.w3.org/2000/svg").ok()?;
+    // A file needs its own size: the viewBox's, one user unit to a pixel.
+    let view_box = svg.get_attribute("viewBox")?;
+    let mut dims = view_box.split_whitespace().skip(2);
+    copy.set_attribute("width", dims.next()?).ok()?;
+    copy.set_attribute("height", dims.next()?).ok()?;
     let style = document().create_element("style").ok()?;
     style.set_text_content(Some(SVG_STYLE));
     copy.prepend_with_node_1(&style).ok()?;
@@ -65,14 +85,22 @@ pub fn Share(
             }
         };
         let url = format!("{page}?{}#{slug}", live.link());
-        let clipboard = window().navigator().clipboard();
-        let _ = clipboard.write_text(&url);
-        link.set(Some(url));
-        if live.with_playback(crate::options::whole) {
-            tell("The link of this moment is below; opening it reproduces the run.".into(), false);
-        } else {
+        link.set(Some(url.clone()));
+        if !live.with_playback(crate::options::whole) {
             tell(format!("This run has more than {} actions, too many for a link: the link below opens its settings at 0 ms.", crate::options::MAX_INPUTS), false);
+            return;
         }
+        if !may_write_clipboard() {
+            tell("The link of this moment is below: select it and copy it. Opening it reproduces the run.".into(), false);
+            return;
+        }
+        let written = window().navigator().clipboard().write_text(&url);
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(written).await {
+                Ok(_) => tell("Copied the link of this moment (it is also below); opening it reproduces the run.".into(), false),
+                Err(_) => tell("The link of this moment is below: select it and copy it. Opening it reproduces the run.".into(), false),
+            }
+        });
     };
     let mermaid = move |_| {
         let text = live.with_playback(export::mermaid);
@@ -144,8 +172,9 @@ pub fn Share(
             <button type="button" data-test="export-mermaid" on:click=mermaid title="The run as a Mermaid sequence diagram">"Mermaid"</button>
             <button type="button" data-test="export-svg" on:click=svg title="The diagram as an SVG picture">"SVG"</button>
             <button type="button" data-test="export-trace" on:click=trace title="The run's trace as JSON">"Trace JSON"</button>
-            <label class="import" for=file_id.clone()>"Import trace…"</label>
-            <input id=file_id type="file" class="visually-hidden" accept=".json,application/json" data-test="import" on:change=import />
+            // The field before its label, so that the label shows the field's focus ring.
+            <input id=file_id.clone() type="file" class="visually-hidden" accept=".json,application/json" data-test="import" on:change=import />
+            <label class="import" for=file_id>"Import trace…"</label>
             {move || link.get().map(|url| view! {
                 <input class="link" type="text" readonly aria-label="Link to this moment" data-test="link" prop:value=url />
             })}

@@ -296,6 +296,20 @@ describe('the iframe embed', () => {
     assert.equal(await page.locator('#with-parent').evaluate((el) => el.offsetHeight), grown);
     for (const h of await heights()) assert.equal(typeof h, 'number');
 
+    // Widened again, the figure lays its boxes side by side and the frame shrinks back: the
+    // height reported is the figure's own, which can be less than the frame's.
+    await page.locator('#with-parent').evaluate((el) => {
+      el.style.width = '';
+    });
+    await withParent.waitForFunction(() =>
+      document.querySelector('[data-callflow]').shadowRoot.querySelector('svg.diagram.wide'),
+    );
+    const figureHeight = () => withParent.evaluate(() => document.querySelector('[data-callflow]').offsetHeight);
+    await withParent.waitForFunction((g) => document.querySelector('[data-callflow]').offsetHeight < g - 200, grown);
+    const shrunk = await figureHeight();
+    await lastHeightIs(shrunk);
+    assert.equal(await page.locator('#with-parent').evaluate((el) => el.offsetHeight), shrunk, 'the frame shrank');
+
     // The other frame goes through the same; two frames after it has stacked, it posts a
     // message of its own, and messages from one frame arrive in order, so any height it had
     // posted would have arrived before that one.
@@ -497,6 +511,21 @@ describe('hostile addresses', () => {
         rawMarkup: document.documentElement.outerHTML.includes('<script>window') || document.documentElement.outerHTML.includes('<img src=x'),
       };
     });
+
+  test('embed.html that names no figure, or a bad one, says so in the frame', async () => {
+    for (const [query, said] of [
+      ['', /No figure is named: add figure=sync, async or hybrid/],
+      ['?figure=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E', /figure: “<script>window.__pwned=1<\/script>” is not one of sync, async, hybrid/],
+    ]) {
+      const { page, errors, context } = await openPage(browser, `${app.url}embed.html${query}`);
+      const problems = page.locator('[data-callflow] [data-test=problems]');
+      await problems.waitFor();
+      assert.match(await problems.textContent(), said);
+      assert.deepEqual(await noMarkup(page), { pwned: undefined, img: 0, b: 0, scripts: [`${app.url}callflow-embed.js`], rawMarkup: false });
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  });
 
   test('bad values are listed as text, run nothing, and the figure keeps its defaults', async () => {
     const values = [

@@ -71,5 +71,5 @@ export async function serveDir(dir, port = 0) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [dir = 'dist', port = '8080'] = process.argv.slice(2);
   const { url } = await serveDir(dir, Number(port));
-  console.log(`\n  callflow is at  ${url}\n`);
+  console.log(`\n  serving ${dir} at  ${url}\n`);
 }

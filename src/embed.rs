@@ -62,7 +62,14 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
     } else {
         element_options(&host)
     };
-    let (found, problems) = options::read(None, &pairs);
+    let (found, mut problems) = options::read(None, &pairs);
+    if found.is_none() && problems.is_empty() {
+        problems.push(if from_url {
+            "No figure is named: add figure=sync, async or hybrid to the address.".to_string()
+        } else {
+            "No figure is named: give data-callflow the value sync, async or hybrid.".to_string()
+        });
+    }
     let parent = found.as_ref().filter(|_| from_url).and_then(|o| o.parent.clone());
     let watched = host.clone();
 
@@ -73,7 +80,7 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
         let tall = RwSignal::new(false);
         follow_width(&watched, tall);
         if let Some(origin) = parent {
-            report_height(origin);
+            report_height(&watched, origin);
         }
         match found {
             Some(o) => view! {
@@ -115,13 +122,14 @@ fn follow_width(el: &HtmlElement, tall: RwSignal<bool>) {
 }
 
 /// Tells the framing page, at `origin` only, this page's height whenever it changes.
-fn report_height(origin: String) {
-    let Some(doc) = document().document_element() else { return };
+/// The height is the figure's own, `host`'s: the document's would never be less than the
+/// frame's, so a frame could grow but never shrink back.
+fn report_height(host: &HtmlElement, origin: String) {
     let Ok(Some(parent)) = window().parent() else { return };
     let last = std::cell::Cell::new(-1.0);
-    let measured = doc.clone();
+    let measured = host.clone();
     let post = move || {
-        let height = f64::from(measured.scroll_height());
+        let height = f64::from(measured.offset_height());
         if height == last.get() {
             return;
         }
@@ -134,7 +142,7 @@ fn report_height(origin: String) {
     };
     let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |_: js_sys::Array| post());
     if let Ok(observer) = ResizeObserver::new(callback.as_ref().unchecked_ref()) {
-        observer.observe(&doc);
+        observer.observe(host);
         callback.forget();
         std::mem::forget(observer);
     }

@@ -48,6 +48,9 @@ pub fn mermaid(p: &Playback) -> String {
             EventKind::Triggered { node, .. } => {
                 format!("Note over {}: {at} the reader's action", id(*node))
             }
+            EventKind::Arrived { node, .. } => {
+                format!("Note over {}: {at} a job arrives", id(*node))
+            }
             EventKind::Sent { msg, from, to, payload, .. } => {
                 let (arrow, what) = match payload {
                     Payload::HttpRequest => ("->>", format!("HTTP request m{}", msg.0)),

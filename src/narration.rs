@@ -169,6 +169,7 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             queue_name(model, queue)
         ),
         EventKind::Triggered { .. }
+        | EventKind::Arrived { .. }
         | EventKind::Received { .. }
         | EventKind::JobQueued { .. }
         | EventKind::JobStarted { .. }

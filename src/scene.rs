@@ -107,6 +107,7 @@ impl Scene {
                 q.acked += 1;
             }
             EventKind::Triggered { .. }
+            | EventKind::Arrived { .. }
             | EventKind::LinkLatencyChanged { .. }
             | EventKind::ProcessingChanged { .. } => {}
         }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use crate::broker::BrokerState;
 use crate::error::{Error, Problem};
 use crate::rng::Rng;
-use crate::scenario::{Latency, LatencySpec, LinkId, Model, NodeId, Role, Scenario, Service};
+use crate::scenario::{Gap, Latency, LatencySpec, LinkId, Model, NodeId, Role, Scenario, Service};
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{EventKind, JobId, MsgId, Payload, Trace};
@@ -71,7 +71,12 @@ impl Ctx<'_> {
 #[derive(Clone, Copy, Debug)]
 enum Due {
     Arrival(MsgId),
-    WorkDone { node: NodeId, worker: u32 },
+    WorkDone {
+        node: NodeId,
+        worker: u32,
+    },
+    /// The next job of the workload with this index.
+    Workload(u16),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -118,6 +123,10 @@ pub struct Sim {
     nodes: Vec<NodeState>,
     wire: BTreeMap<MsgId, Envelope>,
     trace: Trace,
+    /// How many jobs each workload has brought so far.
+    arrived: Vec<u64>,
+    /// The handlers' command list, empty between handlers, kept for its allocation.
+    commands: Vec<Command>,
 }
 
 impl Sim {
@@ -136,8 +145,10 @@ impl Sim {
                 Role::Broker(b) => NodeState::Broker(BrokerState::new(NodeId(i as u16), b)),
             })
             .collect();
-        Sim {
+        let mut sim = Sim {
             rng: Rng::new(model.seed),
+            arrived: vec![0; model.workloads.len()],
+            commands: Vec::new(),
             model,
             now: SimTime::ZERO,
             agenda: BinaryHeap::new(),
@@ -147,7 +158,16 @@ impl Sim {
             nodes,
             wire: BTreeMap::new(),
             trace: Trace::new(trace_capacity),
+        };
+        for w in 0..sim.model.workloads.len() {
+            let first = match sim.model.workloads[w].gap {
+                Gap::Manual => continue,
+                Gap::Fixed(_) => SimTime::ZERO,
+                Gap::Exponential(mean) => SimTime::ZERO + sim.draw(Latency::Exponential(mean)),
+            };
+            sim.schedule(first, Due::Workload(w as u16));
         }
+        sim
     }
 
     pub fn model(&self) -> &Model {
@@ -191,6 +211,7 @@ impl Sim {
             Due::WorkDone { node, worker } => {
                 self.with_service(node, |s, spec, cx| s.work_done(worker, spec, cx));
             }
+            Due::Workload(w) => self.workload_arrival(w),
         }
         Some(self.now)
     }
@@ -276,6 +297,31 @@ impl Sim {
         }
     }
 
+    /// A workload's job arrives; the next one is scheduled unless that was its last.
+    fn workload_arrival(&mut self, w: u16) {
+        let Some(&load) = self.model.workloads.get(w as usize) else { return };
+        let count = &mut self.arrived[w as usize];
+        if load.count.is_some_and(|max| *count >= max) {
+            return;
+        }
+        *count += 1;
+        let more = load.count.is_none_or(|max| *count < max);
+
+        let job = self.new_job(Origin::Trigger);
+        let node = load.service;
+        self.trace.push(self.now, EventKind::Arrived { node, job: job.id, workload: w });
+        self.with_service(node, |s, spec, cx| s.admit(job, spec, cx));
+
+        let gap = match load.gap {
+            Gap::Manual => return,
+            Gap::Fixed(d) => d,
+            Gap::Exponential(mean) => self.draw(Latency::Exponential(mean)),
+        };
+        if more {
+            self.schedule(self.now + gap, Due::Workload(w));
+        }
+    }
+
     fn new_job(&mut self, origin: Origin) -> Job {
         let id = JobId(self.next_job);
         self.next_job += 1;
@@ -322,7 +368,8 @@ impl Sim {
         node: NodeId,
         f: impl FnOnce(&mut ServiceState, &Service, &mut Ctx),
     ) {
-        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out: Vec::new() };
+        let out = std::mem::take(&mut self.commands);
+        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
         if let (Some(NodeState::Service(state)), Role::Service(spec)) =
             (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
         {
@@ -337,7 +384,8 @@ impl Sim {
         node: NodeId,
         f: impl FnOnce(&mut BrokerState, &crate::scenario::Broker, &mut Ctx),
     ) {
-        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out: Vec::new() };
+        let out = std::mem::take(&mut self.commands);
+        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
         if let (Some(NodeState::Broker(state)), Role::Broker(spec)) =
             (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
         {
@@ -347,9 +395,10 @@ impl Sim {
         self.apply(out);
     }
 
-    /// Carries out the handler's commands in order.
-    fn apply(&mut self, commands: Vec<Command>) {
-        for c in commands {
+    /// Carries out the handler's commands in order, and keeps the emptied list for the next
+    /// handler: a run makes no allocation per event for it.
+    fn apply(&mut self, mut commands: Vec<Command>) {
+        for c in commands.drain(..) {
             match c {
                 Command::Send { id, from, to, link, payload } => {
                     let latency = self.model.link(link).latency;
@@ -371,6 +420,7 @@ impl Sim {
                 Command::Note(e) => self.trace.push(self.now, e),
             }
         }
+        self.commands = commands;
     }
 
     fn schedule(&mut self, at: SimTime, due: Due) {

@@ -33,6 +33,10 @@ pub enum Problem {
     /// A time that is negative, not a number, infinite, or longer than an hour (milliseconds).
     BadDuration(f64),
     MinAboveMax,
+    /// A gap between arrivals that is not above zero and at most an hour (milliseconds).
+    BadGap(f64),
+    /// An arrival rate that is not between one an hour and a million a second.
+    BadRate(f64),
     OutOfRange(u32, u32),
     TooMany(usize),
 }
@@ -71,6 +75,12 @@ impl fmt::Display for Error {
                 write!(f, "{v} is not a time between 0 and 3600000 milliseconds")
             }
             Problem::MinAboveMax => write!(f, "the minimum is above the maximum"),
+            Problem::BadGap(v) => {
+                write!(f, "{v} is not a time above 0 and at most 3600000 milliseconds")
+            }
+            Problem::BadRate(v) => {
+                write!(f, "{v} is not a rate between 1/3600 and 1000000 a second")
+            }
             Problem::OutOfRange(lo, hi) => write!(f, "must be between {lo} and {hi}"),
             Problem::TooMany(n) => write!(f, "at most {n} are allowed"),
         }

@@ -5,9 +5,13 @@
 //! - [`broker`]: A publishes through a broker over AMQP; B consumes in its own time.
 //! - [`hybrid`]: A calls B over HTTP; before answering, B publishes a message for C through
 //!   the broker, and does not wait for C.
+//!
+//! And one for the checks against queueing theory: [`queue`], a service fed by a Poisson
+//! workload.
 
 use crate::scenario::{
-    BrokerSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec, Scenario, ServiceSpec, Step,
+    Arrivals, BrokerSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec, Scenario,
+    ServiceSpec, Step, WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -23,6 +27,7 @@ pub fn request_response() -> Scenario {
             service("b", "Microservice B", 400.0, vec![], vec![Step::Work], vec![]),
         ],
         links: vec![link("a", "b", Protocol::Http, 60.0)],
+        workloads: vec![],
     }
 }
 
@@ -47,6 +52,7 @@ pub fn broker() -> Scenario {
             link("a", "broker", Protocol::Amqp, 40.0),
             link("broker", "b", Protocol::Amqp, 40.0),
         ],
+        workloads: vec![],
     }
 }
 
@@ -73,6 +79,32 @@ pub fn hybrid() -> Scenario {
             link("b", "broker", Protocol::Amqp, 40.0),
             link("broker", "c", Protocol::Amqp, 40.0),
         ],
+        workloads: vec![],
+    }
+}
+
+/// The textbook queue: one service with `workers` workers whose jobs arrive as a Poisson
+/// process at `per_s` a second and each need an exponential time with mean `service_ms`; M/M/c
+/// in Kendall's notation, M/M/1 with one worker. The workload stops after `jobs` arrivals.
+pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
+    Scenario {
+        name: "queue".into(),
+        seed: SEED,
+        nodes: vec![NodeSpec::Service(ServiceSpec {
+            id: "s".into(),
+            label: "Service".into(),
+            workers,
+            processing: LatencySpec::Exponential { mean_ms: service_ms },
+            on_trigger: vec![Step::Work],
+            on_request: vec![],
+            on_message: vec![],
+        })],
+        links: vec![],
+        workloads: vec![WorkloadSpec {
+            service: "s".into(),
+            arrivals: Arrivals::Poisson { per_s },
+            count: Some(jobs),
+        }],
     }
 }
 

@@ -7,13 +7,40 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Problem};
 use crate::time::SimDuration;
 
-/// Everything needed to start a run: the seed and the topology.
+/// Everything needed to start a run: the seed, the topology, and the jobs that arrive by
+/// themselves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub seed: u64,
     pub nodes: Vec<NodeSpec>,
     pub links: Vec<LinkSpec>,
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+/// Jobs that come to a service by themselves, as its users' requests would. Each arrival is a
+/// job with the service's `on_trigger` steps, like a reader's trigger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSpec {
+    pub service: String,
+    pub arrivals: Arrivals,
+    /// Stop after this many arrivals; without it they go on as long as the run.
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+/// When a workload's jobs arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Arrivals {
+    /// Only when the reader triggers the service.
+    Manual,
+    /// One job every `every_ms`, the first at time zero.
+    Fixed { every_ms: f64 },
+    /// At random, `per_s` jobs a second on average: the gaps are independent and exponential,
+    /// so the number of arrivals in any interval is Poisson.
+    Poisson { per_s: f64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,7 +59,7 @@ pub struct ServiceSpec {
     pub workers: u32,
     /// How long one `work` step holds a worker.
     pub processing: LatencySpec,
-    /// Steps for a job the reader starts (the "send" button).
+    /// Steps for a job the reader starts (the "send" button) or a workload brings.
     #[serde(default)]
     pub on_trigger: Vec<Step>,
     /// Steps for an incoming HTTP request; the response is sent after the last step.
@@ -169,6 +196,24 @@ pub struct Model {
     pub seed: u64,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
+    pub workloads: Vec<Workload>,
+}
+
+/// A resolved [`WorkloadSpec`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Workload {
+    pub service: NodeId,
+    pub gap: Gap,
+    pub count: Option<u64>,
+}
+
+/// The time between two arrivals of a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gap {
+    Manual,
+    Fixed(SimDuration),
+    /// Drawn afresh for each arrival, with this mean.
+    Exponential(SimDuration),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -229,6 +274,7 @@ const MAX_LINKS: usize = 256;
 /// Bounds that keep a typo from allocating a huge pool.
 const MAX_WORKERS: u32 = 1024;
 const MAX_STEPS: usize = 64;
+const MAX_WORKLOADS: usize = 64;
 
 impl Scenario {
     /// Checks the scenario and resolves its names; the first problem found is the error.
@@ -376,7 +422,42 @@ impl Scenario {
             nodes.push(Node { id: n.id().to_string(), label: n.label().to_string(), role });
         }
 
-        Ok(Model { name: self.name.clone(), seed: self.seed, nodes, links })
+        if self.workloads.len() > MAX_WORKLOADS {
+            return Err(Error::new("workloads", Problem::TooMany(MAX_WORKLOADS)));
+        }
+        let mut workloads = Vec::with_capacity(self.workloads.len());
+        for (i, w) in self.workloads.iter().enumerate() {
+            let f = format!("workloads[{i}]");
+            let service = node(format!("{f}.service"), &w.service)?;
+            if !matches!(nodes[service.0 as usize].role, Role::Service(_)) {
+                return Err(Error::new(
+                    format!("{f}.service"),
+                    Problem::NotAService(w.service.clone()),
+                ));
+            }
+            let gap = match w.arrivals {
+                Arrivals::Manual => Gap::Manual,
+                Arrivals::Fixed { every_ms } => Gap::Fixed(
+                    SimDuration::from_millis_f64(every_ms)
+                        .filter(|d| *d > SimDuration::ZERO)
+                        .ok_or_else(|| {
+                            Error::new(format!("{f}.arrivals.every_ms"), Problem::BadGap(every_ms))
+                        })?,
+                ),
+                Arrivals::Poisson { per_s } => {
+                    let mean = (per_s.is_finite() && per_s > 0.0)
+                        .then(|| SimDuration::from_millis_f64(1000.0 / per_s))
+                        .flatten()
+                        .filter(|d| *d > SimDuration::ZERO);
+                    Gap::Exponential(mean.ok_or_else(|| {
+                        Error::new(format!("{f}.arrivals.per_s"), Problem::BadRate(per_s))
+                    })?)
+                }
+            };
+            workloads.push(Workload { service, gap, count: w.count });
+        }
+
+        Ok(Model { name: self.name.clone(), seed: self.seed, nodes, links, workloads })
     }
 
     fn resolve(

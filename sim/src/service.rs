@@ -1,7 +1,7 @@
 //! A service: a pool of workers that run jobs step by step, and the HTTP rules they follow.
 //!
-//! A job is a reader's trigger, an incoming HTTP request or a message the broker delivers. A
-//! free worker takes it at once; otherwise it waits in the inbox, first come first served. The
+//! A job is a reader's trigger or a workload's arrival, an incoming HTTP request, or a message
+//! the broker delivers. A free worker takes it at once; otherwise it waits in the inbox, first come first served. The
 //! worker runs the job's steps in order:
 //! - `work` holds the worker for the service's processing time;
 //! - `call` sends an HTTP request and holds the worker, blocked, until the response to that very

@@ -59,6 +59,12 @@ pub enum EventKind {
         node: NodeId,
         job: JobId,
     },
+    /// A job of the workload with this index arrived at a service.
+    Arrived {
+        node: NodeId,
+        job: JobId,
+        workload: u16,
+    },
     /// An envelope left `from` on `link` and will reach `to` at `arrives`.
     Sent {
         msg: MsgId,

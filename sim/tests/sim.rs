@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callflow_sim::scenario::{LatencySpec, NodeSpec, Step};
+use callflow_sim::scenario::{Arrivals, LatencySpec, NodeSpec, Step, WorkloadSpec};
 use callflow_sim::{
     figures, Event, EventKind, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration, SimTime,
 };
@@ -503,4 +503,108 @@ fn prefetch_sets_how_fast_a_backlog_drains() {
             "{pairs:?}"
         );
     }
+}
+
+/// Figure 2 with a workload on A instead of the reader's clicks.
+fn broker_with(arrivals: Arrivals, count: Option<u64>) -> Scenario {
+    let mut s = figures::broker();
+    s.workloads = vec![WorkloadSpec { service: "a".into(), arrivals, count }];
+    s
+}
+
+fn arrivals(sim: &Sim) -> Vec<SimTime> {
+    sim.trace()
+        .since(0)
+        .filter(|e| matches!(e.kind, EventKind::Arrived { .. }))
+        .map(|e| e.at)
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_fixed_workload_arrives_on_the_beat_and_stops_at_its_count() {
+    let mut sim = Sim::new(&broker_with(Arrivals::Fixed { every_ms: 250.0 }, Some(5))).unwrap();
+    sim.run_until_idle(10_000);
+    assert_eq!(arrivals(&sim), (0..5).map(|i| ms(i * 250)).collect::<Vec<_>>());
+    let jobs_done_by_a = sim
+        .trace()
+        .since(0)
+        .filter(|e| matches!(e.kind, EventKind::JobDone { node, .. } if node == NodeId(0)))
+        .count();
+    assert_eq!(jobs_done_by_a, 5, "each arrival is one of A's jobs");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_manual_workload_brings_nothing_by_itself() {
+    let mut sim = Sim::new(&broker_with(Arrivals::Manual, None)).unwrap();
+    assert_eq!(sim.next_due(), None);
+    assert_eq!(sim.run_until_idle(100), 0);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_poisson_workload_arrives_at_its_rate() {
+    // 20 a second for 2 000 arrivals: the mean gap is 50 ms, within a few percent.
+    let mut s = broker_with(Arrivals::Poisson { per_s: 20.0 }, Some(2_000));
+    first_service(&mut s).processing = LatencySpec::Constant { ms: 0.0 };
+    let mut sim = Sim::from_model(s.validate().unwrap(), 100_000);
+    sim.run_until_idle(1_000_000);
+    let times = arrivals(&sim);
+    assert_eq!(times.len(), 2_000);
+    let mean_gap_ms = times.last().unwrap().as_millis_f64() / 1_999.0;
+    assert!((mean_gap_ms - 50.0).abs() < 2.5, "mean gap {mean_gap_ms} ms");
+    // Exponential gaps: about a third are longer than the mean (e^-1 = 0.37).
+    let long = times.windows(2).filter(|w| (w[1] - w[0]).as_millis_f64() > 50.0).count();
+    assert!((600..=880).contains(&long), "{long} gaps longer than the mean");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn invariants_hold_under_a_random_workload() {
+    for seed in 0..10 {
+        let mut s = with_latencies(
+            broker_with(Arrivals::Poisson { per_s: 30.0 }, Some(200)),
+            LatencySpec::Exponential { mean_ms: 20.0 },
+            LatencySpec::Exponential { mean_ms: 40.0 },
+        );
+        s.seed = seed;
+        let mut sim = Sim::new(&s).unwrap();
+        let rest = step_checked(&mut sim, 100_000);
+        assert!(sim.next_due().is_none(), "the run ends");
+        assert_eq!(rest.sent.len(), rest.received.len(), "everything arrived in the end");
+        assert_eq!(rest.published.len(), 200, "every arrival published once");
+        assert_eq!(rest.published, rest.acked, "every message was consumed in the end");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_workloads_are_typed_errors_that_name_the_field() {
+    let err = |s: Scenario| Sim::new(&s).unwrap_err();
+    let e = err(broker_with(Arrivals::Fixed { every_ms: 0.0 }, None));
+    assert_eq!(e.field(), "workloads[0].arrivals.every_ms");
+    assert_eq!(e.problem(), &Problem::BadGap(0.0));
+    let e = err(broker_with(Arrivals::Poisson { per_s: f64::INFINITY }, None));
+    assert_eq!(e.field(), "workloads[0].arrivals.per_s");
+    assert!(matches!(
+        err(broker_with(Arrivals::Poisson { per_s: -1.0 }, None)).problem(),
+        Problem::BadRate(_)
+    ));
+    assert!(matches!(
+        err(broker_with(Arrivals::Poisson { per_s: 2e9 }, None)).problem(),
+        Problem::BadRate(_)
+    ));
+    let mut on_broker = broker_with(Arrivals::Manual, None);
+    on_broker.workloads[0].service = "broker".into();
+    assert_eq!(err(on_broker).problem(), &Problem::NotAService("broker".into()));
+    let mut nobody = broker_with(Arrivals::Manual, None);
+    nobody.workloads[0].service = "z".into();
+    assert_eq!(err(nobody).field(), "workloads[0].service");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_workload_run_hashes_the_same_everywhere() {
+    let mut s = broker_with(Arrivals::Poisson { per_s: 15.0 }, Some(40));
+    s.seed = 7;
+    let mut sim = Sim::new(&s).unwrap();
+    sim.run_until_idle(100_000);
+    let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
+    assert_eq!(sim.trace().len(), 816);
+    assert_eq!(fnv1a(json.as_bytes()), 9_323_012_412_373_977_652);
 }

@@ -3,6 +3,7 @@
 //! checking that the simulator still produces exactly its events. Pure logic, tested natively.
 
 use callflow_sim::scenario::Role;
+use callflow_sim::trace::DropReason;
 use callflow_sim::{Event, EventKind, NodeId, Payload};
 use serde_json::{json, Value};
 
@@ -11,7 +12,8 @@ use crate::playback::Playback;
 
 /// The `format` field of a trace file.
 pub const TRACE_FORMAT: &str = "callflow-trace";
-pub const TRACE_VERSION: u64 = 1;
+/// 2: deliveries say whether they are redeliveries.
+pub const TRACE_VERSION: u64 = 2;
 
 /// A trace file larger than this is refused before it is read.
 pub const MAX_TRACE_BYTES: usize = 16 * 1024 * 1024;
@@ -83,6 +85,51 @@ pub fn mermaid(p: &Playback) -> String {
                 format!("Note over {}: {at} works until {until}", id(*node))
             }
             EventKind::WorkDone { node, .. } => format!("Note over {}: {at} work done", id(*node)),
+            EventKind::Dropped { msg, node, reason } => {
+                let why = match reason {
+                    DropReason::LinkLoss => "lost on the link",
+                    DropReason::Partition => "cut off by a partition",
+                    DropReason::NodeDown => "its destination is down",
+                };
+                format!("Note over {}: {at} m{} dropped, {why}", id(*node), msg.0)
+            }
+            EventKind::Discarded { msg, node } => {
+                format!("Note over {}: {at} m{} ignored, nothing waits for it", id(*node), msg.0)
+            }
+            EventKind::Crashed { node } => {
+                // A crashed caller is blocked no more.
+                let depth = std::mem::take(&mut active[node.0 as usize]);
+                let mut text = format!("Note over {}: {at} crashed", id(*node));
+                for _ in 0..depth {
+                    text.push_str(&format!("\n    deactivate {}", id(*node)));
+                }
+                text
+            }
+            EventKind::Recovered { node } => format!("Note over {}: {at} back up", id(*node)),
+            EventKind::Requeued { message, queue, .. } => {
+                let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
+                format!(
+                    "Note over {}: {at} m{} back in {}",
+                    id(queue.broker),
+                    message.0,
+                    mermaid_text(q)
+                )
+            }
+            EventKind::Slowed { node, percent } => {
+                format!("Note over {}: {at} work at {percent} percent of its time", id(*node))
+            }
+            EventKind::LinkLossChanged { link, per_mille } => {
+                let l = model.link(*link);
+                format!(
+                    "Note over {},{}: {at} the link loses {per_mille} in 1000",
+                    id(l.a),
+                    id(l.b)
+                )
+            }
+            EventKind::Partitioned { a, b } => {
+                format!("Note over {},{}: {at} cut off", id(*a), id(*b))
+            }
+            EventKind::Healed { a, b } => format!("Note over {},{}: {at} healed", id(*a), id(*b)),
             EventKind::JobQueued { node, waiting, .. } => {
                 format!("Note over {}: {at} {waiting} in the inbox", id(*node))
             }
@@ -95,6 +142,7 @@ pub fn mermaid(p: &Playback) -> String {
             }
             EventKind::Received { .. }
             | EventKind::JobStarted { .. }
+            | EventKind::JobLost { .. }
             | EventKind::JobDone { .. }
             | EventKind::Enqueued { .. }
             | EventKind::Dequeued { .. }
@@ -288,7 +336,7 @@ mod tests {
         assert!(err("").contains("not JSON"));
         assert!(err("{\"a\": [1, 2").contains("not JSON"));
         assert!(err("[]").contains("not a callflow trace"));
-        assert!(err(&json.replace("\"version\": 1", "\"version\": 7")).contains("version 7"));
+        assert!(err(&json.replace("\"version\": 2", "\"version\": 7")).contains("version 7"));
         assert!(err(&json.replace("figure=hybrid", "figure=<b>")).contains("figure"));
         let edited = json.replacen("\"at\": 0", "\"at\": 1", 1);
         assert_ne!(edited, json);

@@ -2,6 +2,7 @@
 //! events speak; bookkeeping events (a worker freed, a job started) stay silent.
 
 use callflow_sim::scenario::Role;
+use callflow_sim::trace::DropReason;
 use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId};
 
 use crate::scene::Scene;
@@ -146,6 +147,10 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "The broker confirmed to {} that it has the message; a confirm says nothing about any consumer.",
                     s(to)
                 ),
+                Payload::Deliver { redelivered: true, .. } => format!(
+                    "The broker delivered a message to {} again: it had gone out before and was never acked ({trip} on the way).",
+                    s(to)
+                ),
                 Payload::Deliver { .. } => {
                     format!("The broker delivered the oldest waiting message to {} ({trip} on the way).", s(to))
                 }
@@ -168,7 +173,40 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             "The broker removed the acknowledged message from “{}”.",
             queue_name(model, queue)
         ),
+        EventKind::Dropped { node, reason, .. } => match reason {
+            DropReason::LinkLoss => "A message was lost on its link and will never arrive.".into(),
+            DropReason::Partition => {
+                format!("A message for {} was dropped: the two sides are cut off.", s(node))
+            }
+            DropReason::NodeDown => {
+                format!("A message reached {} while it was down, and was dropped.", s(node))
+            }
+        },
+        EventKind::Discarded { node, .. } => {
+            format!("{} got a message that nothing there waits for any more, and ignored it.", s(node))
+        }
+        EventKind::Crashed { node } => match model.node(node).role {
+            Role::Broker(_) => "The broker crashed: it keeps its stored messages and takes back what was delivered but not acked.".into(),
+            Role::Service(_) => format!("{} crashed: the jobs it was running or holding are lost.", s(node)),
+        },
+        EventKind::Recovered { node } => format!("{} is back up, with nothing in hand.", s(node)),
+        EventKind::Requeued { queue, .. } => format!(
+            "The broker took back a message that was delivered but never acked: it waits in “{}” again.",
+            queue_name(model, queue)
+        ),
+        EventKind::Slowed { node, percent } => {
+            format!("{}'s work now takes {percent} % of its processing time.", s(node))
+        }
+        EventKind::LinkLossChanged { link, per_mille } => {
+            let l = model.link(link);
+            format!("The {} ↔ {} link now loses {per_mille} of every 1000 messages.", s(l.a), s(l.b))
+        }
+        EventKind::Partitioned { a, b } => {
+            format!("{} and {} are cut off from each other.", s(a), s(b))
+        }
+        EventKind::Healed { a, b } => format!("{} and {} can reach each other again.", s(a), s(b)),
         EventKind::Triggered { .. }
+        | EventKind::JobLost { .. }
         | EventKind::Arrived { .. }
         | EventKind::Received { .. }
         | EventKind::JobQueued { .. }

@@ -26,6 +26,8 @@ pub struct NodeScene {
     /// How long the last call waited for its response.
     pub last_wait: Option<SimDuration>,
     pub jobs_done: u64,
+    /// Crashed and not yet recovered.
+    pub down: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,8 +66,24 @@ impl Scene {
                 let env = Envelope { id: msg, from, to, link, payload, sent: e.at, arrives };
                 self.wire.insert(msg, env);
             }
-            EventKind::Received { msg, .. } => {
+            EventKind::Received { msg, .. } | EventKind::Dropped { msg, .. } => {
                 self.wire.remove(&msg);
+            }
+            EventKind::Crashed { node } => {
+                let n = self.node(node);
+                n.workers.clear();
+                n.inbox.clear();
+                n.down = true;
+                // A broker takes back its unacked deliveries: Requeued events follow.
+            }
+            EventKind::Recovered { node } => self.node(node).down = false,
+            EventKind::JobLost { node, job } => {
+                self.node(node).inbox.remove(&job);
+            }
+            EventKind::Requeued { queue, message, .. } => {
+                let q = self.queues.entry(queue).or_default();
+                q.unacked.retain(|m| *m != message);
+                q.ready.insert(0, message);
             }
             EventKind::JobQueued { node, job, .. } => {
                 self.node(node).inbox.insert(job);
@@ -108,6 +126,11 @@ impl Scene {
             }
             EventKind::Triggered { .. }
             | EventKind::Arrived { .. }
+            | EventKind::Discarded { .. }
+            | EventKind::Slowed { .. }
+            | EventKind::LinkLossChanged { .. }
+            | EventKind::Partitioned { .. }
+            | EventKind::Healed { .. }
             | EventKind::LinkLatencyChanged { .. }
             | EventKind::ProcessingChanged { .. } => {}
         }
@@ -127,5 +150,64 @@ impl Scene {
             Activity::Blocked { since, callee } => Some((since, callee)),
             Activity::Working { .. } => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callflow_sim::scenario::Disruption;
+    use callflow_sim::{figures, LinkId, Sim};
+
+    /// Folds every new event into `scene` and checks it agrees with the run: the same
+    /// envelopes on the wire, the same counts in each queue.
+    fn follow(sim: &Sim, scene: &mut Scene, seen: &mut u64) {
+        for e in sim.trace().since(*seen) {
+            scene.apply(e);
+            *seen = e.seq + 1;
+        }
+        let wire: Vec<MsgId> = sim.in_flight().map(|e| e.id).collect();
+        assert_eq!(scene.wire.keys().copied().collect::<Vec<_>>(), wire);
+        for (q, held) in &scene.queues {
+            assert_eq!(sim.queue_holding(*q), Some((held.ready.len(), held.unacked.len())));
+        }
+    }
+
+    #[test]
+    fn the_scene_agrees_with_the_run_through_crashes_losses_and_partitions() {
+        let model = figures::hybrid().validate().unwrap();
+        let (a, b, broker, c) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
+        let mut sim = Sim::from_model(model.clone(), 10_000);
+        let mut scene = Scene::new(&model);
+        let mut seen = 0;
+        let faults = [
+            Disruption::Crash(c),
+            Disruption::LinkLoss(LinkId(0), 500),
+            Disruption::Recover(c),
+            Disruption::Crash(broker),
+            Disruption::Partition(a, b),
+            Disruption::Recover(broker),
+            Disruption::Heal(b, a),
+            Disruption::Crash(b),
+            Disruption::Recover(b),
+        ];
+        for (i, d) in faults.into_iter().enumerate() {
+            for _ in 0..3 {
+                sim.trigger(a).unwrap();
+                follow(&sim, &mut scene, &mut seen);
+                for _ in 0..7 {
+                    sim.step();
+                    follow(&sim, &mut scene, &mut seen);
+                }
+            }
+            sim.disrupt(d).unwrap();
+            follow(&sim, &mut scene, &mut seen);
+            assert_eq!(scene.nodes[c.0 as usize].down, sim.is_down(c), "after fault {i}");
+            assert_eq!(scene.nodes[broker.0 as usize].down, sim.is_down(broker));
+        }
+        while sim.step().is_some() {
+            follow(&sim, &mut scene, &mut seen);
+        }
+        assert!(scene.wire.is_empty());
     }
 }

@@ -6,9 +6,13 @@
 //! - The broker delivers from the front of the queue while the consumer holds fewer unacked
 //!   deliveries than its prefetch; each delivery gets a tag.
 //! - The consumer's ack for a tag lets the broker forget the message and deliver the next.
+//! - Messages are durable. When a consumer crashes, or the broker itself, the broker takes
+//!   back every delivery that was not acked: the messages wait at the front of their queue
+//!   again, in their order, and go out again marked as redelivered, with the same id. A
+//!   queue whose consumer is down delivers nothing until it recovers.
 //!
 //! # Limitations
-//! The broker itself takes no time and never fails; one consumer per queue; no exchanges.
+//! The broker itself takes no time; one consumer per queue; no exchanges.
 
 use std::collections::VecDeque;
 
@@ -18,11 +22,13 @@ use crate::trace::{EventKind, MsgId, Payload};
 
 #[derive(Clone, Debug, Default)]
 struct QueueState {
-    /// Messages waiting for delivery, oldest first.
-    ready: VecDeque<MsgId>,
+    /// Messages waiting for delivery, oldest first, and whether each went out before.
+    ready: VecDeque<(MsgId, bool)>,
     /// Delivered and not yet acked: (tag, message).
     unacked: Vec<(u64, MsgId)>,
     next_tag: u64,
+    /// The consumer is down: deliver nothing.
+    paused: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -47,33 +53,78 @@ impl BrokerState {
         cx: &mut Ctx,
     ) {
         let q = &mut self.queues[queue.index as usize];
-        q.ready.push_back(msg);
+        q.ready.push_back((msg, false));
         let ready = q.ready.len() as u32;
         cx.note(EventKind::Enqueued { queue, message: msg, ready });
         cx.send(self.node, from, link, Payload::Confirm { publish: msg });
         self.dispatch(queue, spec, cx);
     }
 
-    /// An ack arrived: forget the message and deliver the next one.
-    pub fn ack(&mut self, queue: QueueId, tag: u64, spec: &Broker, cx: &mut Ctx) {
+    /// An ack arrived: forget the message and deliver the next one. An ack for a tag the
+    /// broker no longer holds out (it took the delivery back) changes nothing: `false`.
+    pub fn ack(&mut self, queue: QueueId, tag: u64, spec: &Broker, cx: &mut Ctx) -> bool {
         let q = &mut self.queues[queue.index as usize];
-        let Some(at) = q.unacked.iter().position(|&(t, _)| t == tag) else { return };
+        let Some(at) = q.unacked.iter().position(|&(t, _)| t == tag) else { return false };
         let (_, message) = q.unacked.remove(at);
         cx.note(EventKind::Acked { queue, message, tag });
         self.dispatch(queue, spec, cx);
+        true
+    }
+
+    /// Takes back every unacked delivery of `queue`, to the front of the queue in its order.
+    fn requeue(&mut self, queue: QueueId, cx: &mut Ctx) {
+        let q = &mut self.queues[queue.index as usize];
+        for (tag, message) in q.unacked.drain(..).rev() {
+            q.ready.push_front((message, true));
+            cx.note(EventKind::Requeued { queue, message, tag });
+        }
+    }
+
+    /// The consumer of these queues crashed: take back what it held, deliver nothing more.
+    pub fn consumer_down(&mut self, queues: &[QueueId], cx: &mut Ctx) {
+        for &q in queues {
+            self.requeue(q, cx);
+            self.queues[q.index as usize].paused = true;
+        }
+    }
+
+    /// The consumer of these queues is back; `deliver` unless the broker itself is down.
+    pub fn consumer_up(&mut self, queues: &[QueueId], deliver: bool, spec: &Broker, cx: &mut Ctx) {
+        for &q in queues {
+            self.queues[q.index as usize].paused = false;
+            if deliver {
+                self.dispatch(q, spec, cx);
+            }
+        }
+    }
+
+    /// The broker crashed: its consumers' channels are gone, so every unacked delivery is
+    /// taken back; the stored messages survive.
+    pub fn crash(&mut self, cx: &mut Ctx) {
+        for index in 0..self.queues.len() {
+            self.requeue(QueueId { broker: self.node, index: index as u16 }, cx);
+        }
+    }
+
+    /// The broker is back: deliver to every consumer that is up.
+    pub fn recover(&mut self, spec: &Broker, cx: &mut Ctx) {
+        for index in 0..self.queues.len() {
+            self.dispatch(QueueId { broker: self.node, index: index as u16 }, spec, cx);
+        }
     }
 
     fn dispatch(&mut self, queue: QueueId, spec: &Broker, cx: &mut Ctx) {
         let def = &spec.queues[queue.index as usize];
         let q = &mut self.queues[queue.index as usize];
-        while q.unacked.len() < def.prefetch as usize {
-            let Some(message) = q.ready.pop_front() else { break };
+        while !q.paused && q.unacked.len() < def.prefetch as usize {
+            let Some((message, redelivered)) = q.ready.pop_front() else { break };
             let tag = q.next_tag;
             q.next_tag += 1;
             q.unacked.push((tag, message));
             let ready = q.ready.len() as u32;
             cx.note(EventKind::Dequeued { queue, message, tag, ready });
-            cx.send(self.node, def.consumer, def.link, Payload::Deliver { queue, message, tag });
+            let payload = Payload::Deliver { queue, message, tag, redelivered };
+            cx.send(self.node, def.consumer, def.link, payload);
         }
     }
 

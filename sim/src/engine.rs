@@ -6,15 +6,18 @@
 //! on nothing but the scenario, the seed and the reader's actions.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use crate::broker::BrokerState;
 use crate::error::{Error, Problem};
 use crate::rng::Rng;
-use crate::scenario::{Gap, Latency, LatencySpec, LinkId, Model, NodeId, Role, Scenario, Service};
+use crate::scenario::{
+    Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Scenario, Service,
+    MAX_SLOW_PERCENT,
+};
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{EventKind, JobId, MsgId, Payload, Trace};
+use crate::trace::{DropReason, EventKind, JobId, MsgId, Payload, Trace};
 
 /// How many events a run keeps unless told otherwise.
 pub const DEFAULT_TRACE_CAPACITY: usize = 10_000;
@@ -71,10 +74,14 @@ impl Ctx<'_> {
 #[derive(Clone, Copy, Debug)]
 enum Due {
     Arrival(MsgId),
+    /// The end of a worker's work, scheduled in the service's `epoch`: void if it crashed since.
     WorkDone {
         node: NodeId,
         worker: u32,
+        epoch: u32,
     },
+    /// The model's fault with this index.
+    Fault(u16),
     /// The next job of the workload with this index.
     Workload(u16),
 }
@@ -127,6 +134,16 @@ pub struct Sim {
     arrived: Vec<u64>,
     /// The handlers' command list, empty between handlers, kept for its allocation.
     commands: Vec<Command>,
+    /// Per node: crashed and not yet recovered.
+    down: Vec<bool>,
+    /// Per node: how long work takes, in percent of its processing time.
+    slow: Vec<u32>,
+    /// Per link: envelopes lost per thousand sent.
+    loss: Vec<u16>,
+    /// Pairs of nodes cut off from each other, the lower id first.
+    partitions: BTreeSet<(NodeId, NodeId)>,
+    /// Envelopes on the wire that their link lost: they will be dropped on arrival.
+    lost: BTreeSet<MsgId>,
 }
 
 impl Sim {
@@ -149,6 +166,11 @@ impl Sim {
             rng: Rng::new(model.seed),
             arrived: vec![0; model.workloads.len()],
             commands: Vec::new(),
+            down: vec![false; model.nodes.len()],
+            slow: vec![100; model.nodes.len()],
+            loss: vec![0; model.links.len()],
+            partitions: BTreeSet::new(),
+            lost: BTreeSet::new(),
             model,
             now: SimTime::ZERO,
             agenda: BinaryHeap::new(),
@@ -167,7 +189,149 @@ impl Sim {
             };
             sim.schedule(first, Due::Workload(w as u16));
         }
+        for i in 0..sim.model.faults.len() {
+            let at = sim.model.faults[i].0;
+            sim.schedule(at, Due::Fault(i as u16));
+        }
         sim
+    }
+
+    /// Whether the node is down.
+    pub fn is_down(&self, node: NodeId) -> bool {
+        self.down.get(node.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Something goes wrong, or stops going wrong, now. A crash of a node that is down, or a
+    /// recovery of one that is up, changes nothing and records nothing. The error is for a
+    /// node or link the model does not have, or a value out of range.
+    pub fn disrupt(&mut self, d: Disruption) -> Result<(), Error> {
+        let node = |n: NodeId| {
+            if (n.0 as usize) < self.model.nodes.len() {
+                Ok(n)
+            } else {
+                Err(Error::new("node", Problem::UnknownNode(format!("#{}", n.0))))
+            }
+        };
+        match d {
+            Disruption::Crash(n) => {
+                node(n)?;
+                self.crash(n);
+            }
+            Disruption::Recover(n) => {
+                node(n)?;
+                self.recover(n);
+            }
+            Disruption::Slow(n, percent) => {
+                self.service_spec(n, "node")?;
+                if percent == 0 || percent > MAX_SLOW_PERCENT {
+                    return Err(Error::new("percent", Problem::OutOfRange(1, MAX_SLOW_PERCENT)));
+                }
+                self.slow[n.0 as usize] = percent;
+                self.trace.push(self.now, EventKind::Slowed { node: n, percent });
+            }
+            Disruption::LinkLoss(link, per_mille) => {
+                if link.0 as usize >= self.model.links.len() {
+                    return Err(Error::new("link", Problem::UnknownLink(link.0)));
+                }
+                if per_mille > 1000 {
+                    return Err(Error::new(
+                        "share",
+                        Problem::BadShare(f64::from(per_mille) / 1000.0),
+                    ));
+                }
+                self.loss[link.0 as usize] = per_mille;
+                self.trace.push(self.now, EventKind::LinkLossChanged { link, per_mille });
+            }
+            Disruption::Partition(a, b) | Disruption::Heal(a, b) => {
+                let (a, b) = (node(a)?, node(b)?);
+                if a == b {
+                    return Err(Error::new("b", Problem::SelfLink));
+                }
+                let pair = (a.min(b), a.max(b));
+                if matches!(d, Disruption::Partition(..)) {
+                    self.partitions.insert(pair);
+                    self.trace.push(self.now, EventKind::Partitioned { a, b });
+                } else {
+                    self.partitions.remove(&pair);
+                    self.trace.push(self.now, EventKind::Healed { a, b });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The queues whose consumer is `node`.
+    fn consumed_by(&self, node: NodeId) -> Vec<(NodeId, Vec<QueueId>)> {
+        self.model
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match &n.role {
+                Role::Broker(b) => {
+                    let qs: Vec<QueueId> = b
+                        .queues
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, q)| q.consumer == node)
+                        .map(|(k, _)| QueueId { broker: NodeId(i as u16), index: k as u16 })
+                        .collect();
+                    (!qs.is_empty()).then_some((NodeId(i as u16), qs))
+                }
+                Role::Service(_) => None,
+            })
+            .collect()
+    }
+
+    fn crash(&mut self, n: NodeId) {
+        if self.down[n.0 as usize] {
+            return;
+        }
+        self.down[n.0 as usize] = true;
+        self.trace.push(self.now, EventKind::Crashed { node: n });
+        match &mut self.nodes[n.0 as usize] {
+            NodeState::Service(s) => {
+                for job in s.crash() {
+                    self.trace.push(self.now, EventKind::JobLost { node: n, job });
+                }
+                // The broker sees its consumer's channel close and takes back what it held.
+                for (broker, queues) in self.consumed_by(n) {
+                    self.with_broker(broker, |b, _, cx| b.consumer_down(&queues, cx));
+                }
+            }
+            NodeState::Broker(_) => {
+                self.with_broker(n, |b, _, cx| b.crash(cx));
+            }
+        }
+    }
+
+    fn recover(&mut self, n: NodeId) {
+        if !self.down[n.0 as usize] {
+            return;
+        }
+        self.down[n.0 as usize] = false;
+        self.trace.push(self.now, EventKind::Recovered { node: n });
+        match self.nodes[n.0 as usize] {
+            NodeState::Service(_) => {
+                for (broker, queues) in self.consumed_by(n) {
+                    let deliver = !self.down[broker.0 as usize];
+                    self.with_broker(broker, |b, spec, cx| {
+                        b.consumer_up(&queues, deliver, spec, cx)
+                    });
+                }
+            }
+            NodeState::Broker(_) => {
+                self.with_broker(n, |b, spec, cx| b.recover(spec, cx));
+            }
+        }
+    }
+
+    /// A job for a service: taken in, or lost if the service is down.
+    fn admit(&mut self, node: NodeId, job: Job) {
+        if self.down[node.0 as usize] {
+            self.trace.push(self.now, EventKind::JobLost { node, job: job.id });
+        } else {
+            self.with_service(node, |s, spec, cx| s.admit(job, spec, cx));
+        }
     }
 
     pub fn model(&self) -> &Model {
@@ -208,10 +372,22 @@ impl Sim {
         self.now = self.now.max(entry.at);
         match entry.due {
             Due::Arrival(id) => self.arrive(id),
-            Due::WorkDone { node, worker } => {
-                self.with_service(node, |s, spec, cx| s.work_done(worker, spec, cx));
+            Due::WorkDone { node, worker, epoch } => {
+                let current = match &self.nodes[node.0 as usize] {
+                    NodeState::Service(s) => s.epoch(),
+                    NodeState::Broker(_) => u32::MAX,
+                };
+                if epoch == current {
+                    self.with_service(node, |s, spec, cx| s.work_done(worker, spec, cx));
+                }
             }
             Due::Workload(w) => self.workload_arrival(w),
+            Due::Fault(i) => {
+                if let Some(&(_, d)) = self.model.faults.get(i as usize) {
+                    // The model's faults were checked when it was validated.
+                    let _ = self.disrupt(d);
+                }
+            }
         }
         Some(self.now)
     }
@@ -258,7 +434,7 @@ impl Sim {
         self.service_spec(node, "node")?;
         let job = self.new_job(Origin::Trigger);
         self.trace.push(self.now, EventKind::Triggered { node, job: job.id });
-        self.with_service(node, |s, spec, cx| s.admit(job, spec, cx));
+        self.admit(node, job);
         Ok(job.id)
     }
 
@@ -310,7 +486,7 @@ impl Sim {
         let job = self.new_job(Origin::Trigger);
         let node = load.service;
         self.trace.push(self.now, EventKind::Arrived { node, job: job.id, workload: w });
-        self.with_service(node, |s, spec, cx| s.admit(job, spec, cx));
+        self.admit(node, job);
 
         let gap = match load.gap {
             Gap::Manual => return,
@@ -334,65 +510,89 @@ impl Sim {
             debug_assert!(false, "arrival of an envelope that is not on the wire");
             return;
         };
+        let ends = (env.from.min(env.to), env.from.max(env.to));
+        let dropped = if self.lost.remove(&id) {
+            Some(DropReason::LinkLoss)
+        } else if self.partitions.contains(&ends) {
+            Some(DropReason::Partition)
+        } else if self.down[env.to.0 as usize] {
+            Some(DropReason::NodeDown)
+        } else {
+            None
+        };
+        if let Some(reason) = dropped {
+            self.trace.push(self.now, EventKind::Dropped { msg: id, node: env.to, reason });
+            return;
+        }
         self.trace.push(self.now, EventKind::Received { msg: id, node: env.to });
 
-        match env.payload {
+        let taken = match env.payload {
             Payload::HttpRequest => {
                 let job = self.new_job(Origin::Request { msg: id, from: env.from, link: env.link });
-                self.with_service(env.to, |s, spec, cx| s.admit(job, spec, cx));
+                self.admit(env.to, job);
+                true
             }
-            Payload::HttpResponse { request } => {
-                self.with_service(env.to, |s, spec, cx| s.response(request, spec, cx));
-            }
-            Payload::Deliver { queue, message, tag } => {
+            Payload::HttpResponse { request } => self
+                .with_service(env.to, |s, spec, cx| s.response(request, spec, cx))
+                .unwrap_or(false),
+            Payload::Deliver { queue, message, tag, .. } => {
                 let origin =
                     Origin::Delivery { broker: env.from, link: env.link, queue, message, tag };
                 let job = self.new_job(origin);
-                self.with_service(env.to, |s, spec, cx| s.admit(job, spec, cx));
+                self.admit(env.to, job);
+                true
             }
             Payload::Publish { queue } => {
                 self.with_broker(env.to, |b, spec, cx| {
                     b.publish(id, env.from, env.link, queue, spec, cx)
                 });
+                true
             }
             Payload::Ack { queue, tag, .. } => {
-                self.with_broker(env.to, |b, spec, cx| b.ack(queue, tag, spec, cx));
+                self.with_broker(env.to, |b, spec, cx| b.ack(queue, tag, spec, cx)).unwrap_or(false)
             }
             // The confirm is the end of the publish; nobody waits for it.
-            Payload::Confirm { .. } => {}
+            Payload::Confirm { .. } => true,
+        };
+        if !taken {
+            self.trace.push(self.now, EventKind::Discarded { msg: id, node: env.to });
         }
     }
 
-    fn with_service(
+    /// Runs a service's handler and applies its commands; the handler's answer, if the node
+    /// is a service.
+    fn with_service<T>(
         &mut self,
         node: NodeId,
-        f: impl FnOnce(&mut ServiceState, &Service, &mut Ctx),
-    ) {
+        f: impl FnOnce(&mut ServiceState, &Service, &mut Ctx) -> T,
+    ) -> Option<T> {
         let out = std::mem::take(&mut self.commands);
         let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
-        if let (Some(NodeState::Service(state)), Role::Service(spec)) =
-            (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
-        {
-            f(state, spec, &mut cx);
-        }
+        let answer = match (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role) {
+            (Some(NodeState::Service(state)), Role::Service(spec)) => Some(f(state, spec, &mut cx)),
+            _ => None,
+        };
         let out = cx.out;
         self.apply(out);
+        answer
     }
 
-    fn with_broker(
+    /// Runs a broker's handler and applies its commands; the handler's answer, if the node is
+    /// a broker.
+    fn with_broker<T>(
         &mut self,
         node: NodeId,
-        f: impl FnOnce(&mut BrokerState, &crate::scenario::Broker, &mut Ctx),
-    ) {
+        f: impl FnOnce(&mut BrokerState, &crate::scenario::Broker, &mut Ctx) -> T,
+    ) -> Option<T> {
         let out = std::mem::take(&mut self.commands);
         let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
-        if let (Some(NodeState::Broker(state)), Role::Broker(spec)) =
-            (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role)
-        {
-            f(state, spec, &mut cx);
-        }
+        let answer = match (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role) {
+            (Some(NodeState::Broker(state)), Role::Broker(spec)) => Some(f(state, spec, &mut cx)),
+            _ => None,
+        };
         let out = cx.out;
         self.apply(out);
+        answer
     }
 
     /// Carries out the handler's commands in order, and keeps the emptied list for the next
@@ -403,6 +603,11 @@ impl Sim {
                 Command::Send { id, from, to, link, payload } => {
                     let latency = self.model.link(link).latency;
                     let arrives = self.now + self.draw(latency);
+                    // Drawn only on a lossy link, so that a run without loss draws as before.
+                    let loss = u64::from(self.loss[link.0 as usize]);
+                    if loss > 0 && self.rng.between(0, 999) < loss {
+                        self.lost.insert(id);
+                    }
                     let env = Envelope { id, from, to, link, payload, sent: self.now, arrives };
                     self.wire.insert(id, env);
                     self.schedule(arrives, Due::Arrival(id));
@@ -413,8 +618,18 @@ impl Sim {
                 }
                 Command::Work { node, worker, job } => {
                     let Role::Service(spec) = &self.model.node(node).role else { continue };
-                    let until = self.now + self.draw(spec.processing);
-                    self.schedule(until, Due::WorkDone { node, worker });
+                    let mut work = self.draw(spec.processing);
+                    let percent = self.slow[node.0 as usize];
+                    if percent != 100 {
+                        let us = u128::from(work.as_micros()) * u128::from(percent) / 100;
+                        work = SimDuration::from_micros(us as u64);
+                    }
+                    let until = self.now + work;
+                    let epoch = match &self.nodes[node.0 as usize] {
+                        NodeState::Service(s) => s.epoch(),
+                        NodeState::Broker(_) => 0,
+                    };
+                    self.schedule(until, Due::WorkDone { node, worker, epoch });
                     self.trace.push(self.now, EventKind::WorkStarted { node, worker, job, until });
                 }
                 Command::Note(e) => self.trace.push(self.now, e),

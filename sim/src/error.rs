@@ -37,6 +37,10 @@ pub enum Problem {
     BadGap(f64),
     /// An arrival rate that is not between one an hour and a million a second.
     BadRate(f64),
+    /// A share that is not between 0 and 1.
+    BadShare(f64),
+    /// No link of any protocol joins the two nodes.
+    NoLinkAtAll(String, String),
     OutOfRange(u32, u32),
     TooMany(usize),
 }
@@ -78,6 +82,8 @@ impl fmt::Display for Error {
             Problem::BadGap(v) => {
                 write!(f, "{v} is not a time above 0 and at most 3600000 milliseconds")
             }
+            Problem::BadShare(v) => write!(f, "{v} is not a share between 0 and 1"),
+            Problem::NoLinkAtAll(a, b) => write!(f, "no link joins {a:?} and {b:?}"),
             Problem::BadRate(v) => {
                 write!(f, "{v} is not a rate between 1/3600 and 1000000 a second")
             }

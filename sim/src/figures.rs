@@ -28,6 +28,7 @@ pub fn request_response() -> Scenario {
         ],
         links: vec![link("a", "b", Protocol::Http, 60.0)],
         workloads: vec![],
+        faults: vec![],
     }
 }
 
@@ -53,6 +54,7 @@ pub fn broker() -> Scenario {
             link("broker", "b", Protocol::Amqp, 40.0),
         ],
         workloads: vec![],
+        faults: vec![],
     }
 }
 
@@ -80,6 +82,7 @@ pub fn hybrid() -> Scenario {
             link("broker", "c", Protocol::Amqp, 40.0),
         ],
         workloads: vec![],
+        faults: vec![],
     }
 }
 
@@ -105,6 +108,7 @@ pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
             arrivals: Arrivals::Poisson { per_s },
             count: Some(jobs),
         }],
+        faults: vec![],
     }
 }
 

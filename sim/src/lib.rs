@@ -7,7 +7,8 @@
 //! - [`engine`]: the clock, the agenda and the wire; [`Sim`] is the run;
 //! - [`service`] (crate-private): workers running jobs, and the HTTP rules (a call blocks its
 //!   worker until the response);
-//! - [`broker`] (crate-private): AMQP-style queues: publish, confirm, deliver, ack;
+//! - [`broker`] (crate-private): AMQP-style queues: publish, confirm, deliver, ack, and taking
+//!   back unacked deliveries when a consumer or the broker crashes;
 //! - [`trace`]: what happened, as typed events: the only thing the app reads;
 //! - [`figures`]: the three classic pictures as built-in scenarios;
 //! - [`time`], [`rng`]: simulated time in microseconds, and the seeded generator.

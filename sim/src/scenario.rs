@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problem};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 /// Everything needed to start a run: the seed, the topology, and the jobs that arrive by
 /// themselves.
@@ -17,6 +17,50 @@ pub struct Scenario {
     pub links: Vec<LinkSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    /// Things that go wrong, each at its time.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+/// A fault and when it strikes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    pub at_ms: f64,
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// Something that goes wrong, or stops going wrong, by node and link names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum Fault {
+    /// The node stops; see [`crate::EventKind::Crashed`].
+    Crash {
+        node: String,
+    },
+    Recover {
+        node: String,
+    },
+    /// A service's work takes `percent` percent of its processing time (100: as set).
+    Slow {
+        node: String,
+        percent: u32,
+    },
+    /// The link between `a` and `b` loses `share` (0 to 1) of what is sent on it.
+    LinkLoss {
+        a: String,
+        b: String,
+        share: f64,
+    },
+    /// Nothing between `a` and `b` gets through, in either direction.
+    Partition {
+        a: String,
+        b: String,
+    },
+    Heal {
+        a: String,
+        b: String,
+    },
 }
 
 /// Jobs that come to a service by themselves, as its users' requests would. Each arrival is a
@@ -197,7 +241,24 @@ pub struct Model {
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
     pub workloads: Vec<Workload>,
+    /// Faults in the order of their times.
+    pub faults: Vec<(SimTime, Disruption)>,
 }
+
+/// A resolved [`Fault`], applied by [`crate::Sim::disrupt`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disruption {
+    Crash(NodeId),
+    Recover(NodeId),
+    Slow(NodeId, u32),
+    /// Envelopes lost per thousand sent on the link.
+    LinkLoss(LinkId, u16),
+    Partition(NodeId, NodeId),
+    Heal(NodeId, NodeId),
+}
+
+/// The largest slowdown: work a hundred times as long.
+pub const MAX_SLOW_PERCENT: u32 = 10_000;
 
 /// A resolved [`WorkloadSpec`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -275,6 +336,7 @@ const MAX_LINKS: usize = 256;
 const MAX_WORKERS: u32 = 1024;
 const MAX_STEPS: usize = 64;
 const MAX_WORKLOADS: usize = 64;
+const MAX_FAULTS: usize = 1024;
 
 impl Scenario {
     /// Checks the scenario and resolves its names; the first problem found is the error.
@@ -457,7 +519,74 @@ impl Scenario {
             workloads.push(Workload { service, gap, count: w.count });
         }
 
-        Ok(Model { name: self.name.clone(), seed: self.seed, nodes, links, workloads })
+        if self.faults.len() > MAX_FAULTS {
+            return Err(Error::new("faults", Problem::TooMany(MAX_FAULTS)));
+        }
+        let mut faults = Vec::with_capacity(self.faults.len());
+        for (i, spec) in self.faults.iter().enumerate() {
+            let f = format!("faults[{i}]");
+            let at = SimTime::from_millis_f64(spec.at_ms)
+                .filter(|t| t.as_micros() <= 24 * SimDuration::from_millis(3_600_000).as_micros())
+                .ok_or_else(|| {
+                    Error::new(format!("{f}.at_ms"), Problem::BadDuration(spec.at_ms))
+                })?;
+            let between = |a: &str, b: &str| -> Result<LinkId, Error> {
+                let (x, y) = (node(format!("{f}.a"), a)?, node(format!("{f}.b"), b)?);
+                links
+                    .iter()
+                    .position(|l| (l.a, l.b) == (x, y) || (l.b, l.a) == (x, y))
+                    .map(|i| LinkId(i as u16))
+                    .ok_or_else(|| {
+                        Error::new(format!("{f}.b"), Problem::NoLinkAtAll(a.into(), b.into()))
+                    })
+            };
+            let pair = |a: &str, b: &str| -> Result<(NodeId, NodeId), Error> {
+                let (x, y) = (node(format!("{f}.a"), a)?, node(format!("{f}.b"), b)?);
+                if x == y {
+                    return Err(Error::new(format!("{f}.b"), Problem::SelfLink));
+                }
+                Ok((x, y))
+            };
+            let d = match &spec.fault {
+                Fault::Crash { node: n } => Disruption::Crash(node(format!("{f}.node"), n)?),
+                Fault::Recover { node: n } => Disruption::Recover(node(format!("{f}.node"), n)?),
+                Fault::Slow { node: n, percent } => {
+                    let id = node(format!("{f}.node"), n)?;
+                    if !matches!(nodes[id.0 as usize].role, Role::Service(_)) {
+                        return Err(Error::new(
+                            format!("{f}.node"),
+                            Problem::NotAService(n.clone()),
+                        ));
+                    }
+                    if *percent == 0 || *percent > MAX_SLOW_PERCENT {
+                        return Err(Error::new(
+                            format!("{f}.percent"),
+                            Problem::OutOfRange(1, MAX_SLOW_PERCENT),
+                        ));
+                    }
+                    Disruption::Slow(id, *percent)
+                }
+                Fault::LinkLoss { a, b, share } => {
+                    if !(0.0..=1.0).contains(share) {
+                        return Err(Error::new(format!("{f}.share"), Problem::BadShare(*share)));
+                    }
+                    Disruption::LinkLoss(between(a, b)?, (share * 1000.0).round() as u16)
+                }
+                Fault::Partition { a, b } => {
+                    let (x, y) = pair(a, b)?;
+                    Disruption::Partition(x, y)
+                }
+                Fault::Heal { a, b } => {
+                    let (x, y) = pair(a, b)?;
+                    Disruption::Heal(x, y)
+                }
+            };
+            faults.push((at, d));
+        }
+        // Stable: faults at one time apply in the order given.
+        faults.sort_by_key(|(at, _)| *at);
+
+        Ok(Model { name: self.name.clone(), seed: self.seed, nodes, links, workloads, faults })
     }
 
     fn resolve(

@@ -54,6 +54,8 @@ pub(crate) struct ServiceState {
     node: NodeId,
     slots: Vec<Slot>,
     inbox: VecDeque<Job>,
+    /// How many times the service has crashed: work scheduled before a crash is void.
+    epoch: u32,
 }
 
 impl ServiceState {
@@ -62,7 +64,27 @@ impl ServiceState {
             node,
             slots: vec![Slot::Idle; spec.workers as usize],
             inbox: VecDeque::new(),
+            epoch: 0,
         }
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// The service crashes: every running and waiting job is lost, oldest first. Work it had
+    /// scheduled belongs to the old epoch and will be ignored.
+    pub fn crash(&mut self) -> Vec<JobId> {
+        let mut lost: Vec<JobId> = Vec::new();
+        for slot in &mut self.slots {
+            if let Slot::Busy { job, .. } = *slot {
+                lost.push(job.id);
+            }
+            *slot = Slot::Idle;
+        }
+        lost.extend(self.inbox.drain(..).map(|j| j.id));
+        self.epoch += 1;
+        lost
     }
 
     /// A new job: a free worker takes it, or it waits in the inbox.
@@ -90,15 +112,15 @@ impl ServiceState {
     }
 
     /// A response arrived: it frees the worker blocked on its request, if any. A response
-    /// nobody waits for changes nothing.
-    pub fn response(&mut self, request: MsgId, spec: &Service, cx: &mut Ctx) {
+    /// nobody waits for changes nothing, and the answer is `false`.
+    pub fn response(&mut self, request: MsgId, spec: &Service, cx: &mut Ctx) -> bool {
         let found = self.slots.iter().enumerate().find_map(|(w, s)| match *s {
             Slot::Busy { job, step, blocked: Some(b) } if b.request == request => {
                 Some((w, job, step, b))
             }
             _ => None,
         });
-        let Some((worker, job, step, blocked)) = found else { return };
+        let Some((worker, job, step, blocked)) = found else { return false };
         cx.note(EventKind::CallReturned {
             node: self.node,
             worker: worker as u32,
@@ -107,6 +129,7 @@ impl ServiceState {
             waited: cx.now - blocked.since,
         });
         self.run(worker, job, step + 1, spec, cx);
+        true
     }
 
     fn start(&mut self, worker: usize, job: Job, spec: &Service, cx: &mut Ctx) {
@@ -151,7 +174,7 @@ impl ServiceState {
             Origin::Request { msg, from, link } => {
                 cx.send(me, from, link, Payload::HttpResponse { request: msg });
             }
-            Origin::Delivery { broker, link, queue, message, tag } => {
+            Origin::Delivery { broker, link, queue, message, tag, .. } => {
                 cx.send(me, broker, link, Payload::Ack { queue, message, tag });
             }
         }

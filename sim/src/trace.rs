@@ -36,11 +36,13 @@ pub enum Payload {
     Confirm {
         publish: MsgId,
     },
-    /// The broker hands the message (the id of its publish) to the queue's consumer.
+    /// The broker hands the message (the id of its publish) to the queue's consumer;
+    /// `redelivered` when it had handed it out before without an ack.
     Deliver {
         queue: QueueId,
         message: MsgId,
         tag: u64,
+        redelivered: bool,
     },
     /// The consumer is done with the delivery `tag`; the broker may forget the message.
     Ack {
@@ -48,6 +50,18 @@ pub enum Payload {
         message: MsgId,
         tag: u64,
     },
+}
+
+/// Why an envelope never reached its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// The link lost it, as a lossy link loses a share of what it carries.
+    LinkLoss,
+    /// The two ends are cut off from each other.
+    Partition,
+    /// Its destination was down when it arrived: nothing took it.
+    NodeDown,
 }
 
 /// What happened.
@@ -76,6 +90,18 @@ pub enum EventKind {
     },
     /// The envelope reached its destination.
     Received {
+        msg: MsgId,
+        node: NodeId,
+    },
+    /// The envelope did not reach `node`, for `reason`: it is gone, and nobody is told.
+    Dropped {
+        msg: MsgId,
+        node: NodeId,
+        reason: DropReason,
+    },
+    /// The envelope arrived, but nothing there expects it any more (a response for a call no
+    /// worker waits on, an ack for a delivery the broker took back): it changes nothing.
+    Discarded {
         msg: MsgId,
         node: NodeId,
     },
@@ -142,6 +168,46 @@ pub enum EventKind {
         queue: QueueId,
         message: MsgId,
         tag: u64,
+    },
+    /// The node stopped: a service loses its running and waiting jobs, a broker hands out
+    /// nothing; until it recovers, whatever arrives there is dropped.
+    Crashed {
+        node: NodeId,
+    },
+    Recovered {
+        node: NodeId,
+    },
+    /// A job that will never finish: it was running or waiting when its service crashed, or it
+    /// arrived at a service that was down.
+    JobLost {
+        node: NodeId,
+        job: JobId,
+    },
+    /// The broker took back a message it had delivered and that was not acked (its consumer
+    /// crashed, or the broker restarted); it waits at the front of the queue again.
+    Requeued {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+    },
+    /// Work on the node now takes `percent` percent of its processing time (100: as set).
+    Slowed {
+        node: NodeId,
+        percent: u32,
+    },
+    /// The link now loses `per_mille` of every thousand envelopes sent on it from now on.
+    LinkLossChanged {
+        link: LinkId,
+        per_mille: u16,
+    },
+    /// Envelopes between `a` and `b` are dropped on arrival until they are healed.
+    Partitioned {
+        a: NodeId,
+        b: NodeId,
+    },
+    Healed {
+        a: NodeId,
+        b: NodeId,
     },
     /// A setting changed; it applies to what starts after now.
     LinkLatencyChanged {

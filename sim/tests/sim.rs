@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callflow_sim::scenario::{Arrivals, LatencySpec, NodeSpec, Step, WorkloadSpec};
+use callflow_sim::scenario::{Arrivals, Disruption, LatencySpec, NodeSpec, Step, WorkloadSpec};
+use callflow_sim::trace::DropReason;
 use callflow_sim::{
-    figures, Event, EventKind, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration, SimTime,
+    figures, Event, EventKind, LinkId, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration,
+    SimTime,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -39,6 +41,8 @@ fn run(scenario: &Scenario, at: &[u64]) -> Sim {
 struct Checker {
     sent: BTreeMap<MsgId, Event>,
     received: BTreeSet<MsgId>,
+    /// Envelopes that never arrived, with why.
+    dropped: BTreeMap<MsgId, DropReason>,
     published: BTreeSet<MsgId>,
     acked: BTreeSet<MsgId>,
     last_at: SimTime,
@@ -64,7 +68,18 @@ impl Checker {
                     let sent = self.sent.get(msg).expect("nothing is received before it was sent");
                     let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
                     assert_eq!(e.at, arrives, "received when the link said it would be");
+                    assert!(!self.dropped.contains_key(msg), "not received after a drop");
                     assert!(self.received.insert(*msg), "received once");
+                }
+                EventKind::Dropped { msg, reason, .. } => {
+                    let sent = self.sent.get(msg).expect("nothing is dropped before it was sent");
+                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
+                    assert_eq!(e.at, arrives, "dropped when it would have arrived");
+                    assert!(!self.received.contains(msg), "not dropped after it arrived");
+                    assert!(self.dropped.insert(*msg, *reason).is_none(), "dropped once");
+                }
+                EventKind::Discarded { msg, .. } => {
+                    assert!(self.received.contains(msg), "only what arrived is discarded");
                 }
                 EventKind::Enqueued { message, .. } => {
                     assert!(self.received.contains(message), "stored after the publish arrived");
@@ -77,11 +92,16 @@ impl Checker {
             }
         }
 
-        // Every envelope sent is received or still on the wire, and nothing else is on it.
+        // Every envelope sent is received, dropped with a reason, or still on the wire, and
+        // nothing else is on it.
         let on_wire: BTreeSet<MsgId> = sim.in_flight().map(|e| e.id).collect();
-        let unreceived: BTreeSet<MsgId> =
-            self.sent.keys().filter(|m| !self.received.contains(m)).copied().collect();
-        assert_eq!(on_wire, unreceived);
+        let neither: BTreeSet<MsgId> = self
+            .sent
+            .keys()
+            .filter(|m| !self.received.contains(m) && !self.dropped.contains_key(m))
+            .copied()
+            .collect();
+        assert_eq!(on_wire, neither);
 
         // Every published message is waiting, delivered and unacked, or acked.
         let held: usize = sim
@@ -164,7 +184,7 @@ fn trace_hash_is_the_same_everywhere() {
     let sim = run(&random_hybrid(7), &[0, 5, 10, 400, 401, 2000]);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 184);
-    assert_eq!(fnv1a(json.as_bytes()), 17_335_389_513_102_819_776);
+    assert_eq!(fnv1a(json.as_bytes()), 17_024_340_489_596_614_024);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -194,6 +214,69 @@ fn invariants_hold_at_every_step_on_many_seeds() {
             assert_eq!(rest.published, rest.acked, "every message was consumed in the end");
         }
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn invariants_hold_at_every_step_under_random_faults() {
+    let mut drops = BTreeMap::new();
+    for seed in 0..40 {
+        for fig in [figures::request_response(), figures::broker(), figures::hybrid()] {
+            let mut s = with_latencies(
+                fig,
+                LatencySpec::Exponential { mean_ms: 20.0 },
+                LatencySpec::Exponential { mean_ms: 50.0 },
+            );
+            s.seed = seed;
+            let mut sim = Sim::new(&s).unwrap();
+            let a = node(&sim, "a");
+            let nodes = sim.model().nodes.len() as u64;
+            let links = sim.model().links.len() as u64;
+            let mut c = Checker::default();
+            let mut r = callflow_sim::rng::Rng::new(seed + 1000);
+            for _ in 0..30 {
+                sim.run_until(sim.now() + SimDuration::from_micros(r.between(0, 60_000)));
+                c.feed(&sim);
+                let n = NodeId(r.between(0, nodes - 1) as u16);
+                let m = NodeId(r.between(0, nodes - 1) as u16);
+                let d = match r.between(0, 6) {
+                    0 | 1 => Disruption::Crash(n),
+                    2 => Disruption::Recover(n),
+                    3 => Disruption::LinkLoss(
+                        LinkId(r.between(0, links - 1) as u16),
+                        r.between(0, 1000) as u16,
+                    ),
+                    4 if n != m => Disruption::Partition(n, m),
+                    5 if n != m => Disruption::Heal(n, m),
+                    _ => {
+                        let _ = sim.trigger(a);
+                        c.feed(&sim);
+                        continue;
+                    }
+                };
+                sim.disrupt(d).unwrap();
+                c.feed(&sim);
+                let _ = sim.trigger(a);
+                c.feed(&sim);
+            }
+            // Everything comes back; what is left runs out.
+            for i in 0..nodes {
+                sim.disrupt(Disruption::Recover(NodeId(i as u16))).unwrap();
+            }
+            c.feed(&sim);
+            for _ in 0..100_000 {
+                if sim.step().is_none() {
+                    break;
+                }
+                c.feed(&sim);
+            }
+            assert!(sim.next_due().is_none(), "the run ends");
+            for reason in c.dropped.values() {
+                *drops.entry(format!("{reason:?}")).or_insert(0) += 1;
+            }
+        }
+    }
+    // The runs met every kind of drop, so the checks above saw them all.
+    assert_eq!(drops.len(), 3, "{drops:?}");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -606,5 +689,231 @@ fn a_workload_run_hashes_the_same_everywhere() {
     sim.run_until_idle(100_000);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 816);
-    assert_eq!(fnv1a(json.as_bytes()), 9_323_012_412_373_977_652);
+    assert_eq!(fnv1a(json.as_bytes()), 10_000_073_041_016_753_472);
+}
+
+/// The kinds of the events of a run, in order, from `from` on, as short names.
+fn kinds_since(sim: &Sim, from: u64) -> Vec<&'static str> {
+    sim.trace()
+        .since(from)
+        .map(|e| match e.kind {
+            EventKind::Dropped { .. } => "dropped",
+            EventKind::Discarded { .. } => "discarded",
+            EventKind::JobLost { .. } => "job lost",
+            EventKind::Requeued { .. } => "requeued",
+            EventKind::Crashed { .. } => "crashed",
+            EventKind::Recovered { .. } => "recovered",
+            _ => "",
+        })
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+fn deliveries(sim: &Sim) -> Vec<(MsgId, bool)> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent { payload: Payload::Deliver { message, redelivered, .. }, .. } => {
+                Some((message, redelivered))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_consumer_that_crashes_before_its_ack_gets_the_message_again_after_it_recovers() {
+    let mut sim = Sim::new(&figures::hybrid()).unwrap();
+    let (a, c) = (node(&sim, "a"), node(&sim, "c"));
+    sim.trigger(a).unwrap();
+    // C gets the delivery at 390 ms and works until 1.59 s; it crashes at 1 s.
+    sim.run_until(ms(1_000));
+    sim.disrupt(Disruption::Crash(c)).unwrap();
+    assert_eq!(kinds_since(&sim, 0), ["crashed", "job lost", "requeued"]);
+    assert_eq!(sim.queue_holding(sim.model().queue_ids().next().unwrap()), Some((1, 0)));
+    sim.run_until(ms(3_000));
+    assert_eq!(deliveries(&sim).len(), 1, "nothing goes to a consumer that is down");
+
+    sim.disrupt(Disruption::Recover(c)).unwrap();
+    sim.run_until_idle(1_000);
+    let d = deliveries(&sim);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1], (d[0].0, true), "the same message, marked as a redelivery");
+    assert_eq!(sim.queue_holding(sim.model().queue_ids().next().unwrap()), Some((0, 0)));
+    // A's answer never depended on C.
+    assert!(sim
+        .trace()
+        .since(0)
+        .any(|e| matches!(e.kind, EventKind::CallReturned { waited, .. } if waited == SimDuration::from_millis(370))));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_the_broker_down_b_still_answers_a_and_the_message_is_lost() {
+    let mut sim = Sim::new(&figures::hybrid()).unwrap();
+    let (a, broker) = (node(&sim, "a"), node(&sim, "broker"));
+    sim.disrupt(Disruption::Crash(broker)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until_idle(1_000);
+    let drops: Vec<_> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Dropped { node, reason, .. } => Some((node, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(drops, [(broker, DropReason::NodeDown)], "B's publish, and nothing else");
+    // B had done its work and answered: A got its reply, though C will never hear of it.
+    let returned = sim.trace().since(0).any(|e| matches!(e.kind, EventKind::CallReturned { .. }));
+    assert!(returned);
+    assert!(deliveries(&sim).is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_ack_lost_while_the_broker_is_down_means_the_message_is_processed_twice() {
+    let mut sim = Sim::new(&figures::broker()).unwrap();
+    let (a, broker) = (node(&sim, "a"), node(&sim, "broker"));
+    sim.trigger(a).unwrap();
+    // B works from 80 ms to 980 ms and acks; the ack would reach the broker at 1.02 s.
+    sim.run_until(ms(1_000));
+    sim.disrupt(Disruption::Crash(broker)).unwrap();
+    sim.run_until(ms(1_500));
+    sim.disrupt(Disruption::Recover(broker)).unwrap();
+    sim.run_until_idle(1_000);
+    assert_eq!(kinds_since(&sim, 0), ["crashed", "requeued", "dropped", "recovered"]);
+    let works_by_b = sim
+        .trace()
+        .since(0)
+        .filter(|e| matches!(e.kind, EventKind::WorkDone { node, .. } if node == NodeId(2)))
+        .count();
+    assert_eq!(works_by_b, 2, "at least once: B did the work twice");
+    let d = deliveries(&sim);
+    assert_eq!((d.len(), d[1]), (2, (d[0].0, true)));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_lossy_link_or_a_partition_leaves_the_caller_blocked_without_a_timeout() {
+    for d in [Disruption::LinkLoss(LinkId(0), 1000), Disruption::Partition(NodeId(0), NodeId(1))] {
+        let mut sim = Sim::new(&figures::request_response()).unwrap();
+        let a = node(&sim, "a");
+        sim.disrupt(d).unwrap();
+        sim.trigger(a).unwrap();
+        sim.run_until_idle(1_000);
+        let reason = sim.trace().since(0).find_map(|e| match e.kind {
+            EventKind::Dropped { reason, .. } => Some(reason),
+            _ => None,
+        });
+        let expected = if matches!(d, Disruption::LinkLoss(..)) {
+            DropReason::LinkLoss
+        } else {
+            DropReason::Partition
+        };
+        assert_eq!(reason, Some(expected));
+        assert!(sim.next_due().is_none(), "nothing more will happen");
+        let blocked = sim.trace().since(0).any(|e| matches!(e.kind, EventKind::CallBlocked { .. }));
+        let returned =
+            sim.trace().since(0).any(|e| matches!(e.kind, EventKind::CallReturned { .. }));
+        assert!(blocked && !returned, "A waits for ever: it has no timeout");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_partition_heals_and_a_lossy_link_loses_about_its_share() {
+    let mut sim = Sim::new(&figures::request_response()).unwrap();
+    let (a, b) = (node(&sim, "a"), node(&sim, "b"));
+    sim.disrupt(Disruption::Partition(b, a)).unwrap();
+    sim.disrupt(Disruption::Heal(a, b)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until_idle(1_000);
+    assert!(kinds_since(&sim, 0).is_empty(), "healed: nothing dropped");
+
+    // A quarter of 2 000 envelopes, within a few percent.
+    let mut s = figures::broker();
+    s.workloads = vec![WorkloadSpec {
+        service: "a".into(),
+        arrivals: Arrivals::Fixed { every_ms: 1.0 },
+        count: Some(2_000),
+    }];
+    first_service(&mut s).processing = LatencySpec::Constant { ms: 0.0 };
+    let mut sim = Sim::from_model(s.validate().unwrap(), 100_000);
+    sim.disrupt(Disruption::LinkLoss(LinkId(0), 250)).unwrap();
+    sim.run_until_idle(1_000_000);
+    let (mut sent, mut lost) = (0, 0);
+    for e in sim.trace().since(0) {
+        match e.kind {
+            EventKind::Sent { link: LinkId(0), .. } => sent += 1,
+            EventKind::Dropped { reason: DropReason::LinkLoss, .. } => lost += 1,
+            _ => {}
+        }
+    }
+    let share = f64::from(lost) / f64::from(sent);
+    assert!((share - 0.25).abs() < 0.03, "{lost} of {sent} lost");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_slow_service_takes_its_share_longer_and_a_crash_voids_its_work() {
+    let mut sim = Sim::new(&figures::request_response()).unwrap();
+    let (a, b) = (node(&sim, "a"), node(&sim, "b"));
+    sim.disrupt(Disruption::Slow(b, 300)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until_idle(1_000);
+    let waited = sim.trace().since(0).find_map(|e| match e.kind {
+        EventKind::CallReturned { waited, .. } => Some(waited),
+        _ => None,
+    });
+    assert_eq!(waited, Some(SimDuration::from_millis(60 + 1_200 + 60)));
+    assert!(sim.disrupt(Disruption::Slow(b, 0)).is_err());
+    assert!(sim.disrupt(Disruption::Slow(NodeId(9), 100)).is_err());
+
+    // A crashes while blocked and is back before the response: the response finds no one.
+    let mut sim = Sim::new(&figures::request_response()).unwrap();
+    sim.disrupt(Disruption::Slow(b, 100)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until(ms(100));
+    sim.disrupt(Disruption::Crash(a)).unwrap();
+    sim.disrupt(Disruption::Recover(a)).unwrap();
+    sim.run_until_idle(1_000);
+    assert_eq!(kinds_since(&sim, 0), ["crashed", "job lost", "recovered", "discarded"]);
+    // And a job for a service that is down is lost at once.
+    sim.disrupt(Disruption::Crash(a)).unwrap();
+    sim.trigger(a).unwrap();
+    assert_eq!(kinds_since(&sim, 0).last(), Some(&"job lost"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn faults_in_a_scenario_strike_at_their_times_and_bad_ones_name_the_field() {
+    use callflow_sim::scenario::{Fault, FaultSpec};
+    let mut s = figures::hybrid();
+    s.faults = vec![
+        FaultSpec { at_ms: 1_000.0, fault: Fault::Crash { node: "c".into() } },
+        FaultSpec { at_ms: 2_000.0, fault: Fault::Recover { node: "c".into() } },
+    ];
+    let mut sim = Sim::new(&s).unwrap();
+    sim.trigger(node(&sim, "a")).unwrap();
+    sim.run_until_idle(1_000);
+    let crashed = sim.trace().since(0).find(|e| matches!(e.kind, EventKind::Crashed { .. }));
+    let recovered = sim.trace().since(0).find(|e| matches!(e.kind, EventKind::Recovered { .. }));
+    assert_eq!(crashed.map(|e| e.at), Some(ms(1_000)));
+    assert_eq!(recovered.map(|e| e.at), Some(ms(2_000)));
+    assert_eq!(deliveries(&sim).len(), 2, "C got its message again after recovering");
+
+    let bad = |fault: Fault| {
+        let mut s = figures::hybrid();
+        s.faults = vec![FaultSpec { at_ms: 5.0, fault }];
+        Sim::new(&s).unwrap_err()
+    };
+    assert_eq!(bad(Fault::Crash { node: "z".into() }).field(), "faults[0].node");
+    assert_eq!(bad(Fault::Slow { node: "broker".into(), percent: 200 }).field(), "faults[0].node");
+    assert_eq!(bad(Fault::Slow { node: "b".into(), percent: 0 }).field(), "faults[0].percent");
+    let e = bad(Fault::LinkLoss { a: "a".into(), b: "b".into(), share: 1.5 });
+    assert_eq!(e.problem(), &Problem::BadShare(1.5));
+    let e = bad(Fault::LinkLoss { a: "a".into(), b: "c".into(), share: 0.5 });
+    assert_eq!(e.problem(), &Problem::NoLinkAtAll("a".into(), "c".into()));
+    assert_eq!(
+        bad(Fault::Partition { a: "a".into(), b: "a".into() }).problem(),
+        &Problem::SelfLink
+    );
+    let mut s = figures::hybrid();
+    s.faults = vec![FaultSpec { at_ms: f64::NAN, fault: Fault::Crash { node: "c".into() } }];
+    assert_eq!(Sim::new(&s).unwrap_err().field(), "faults[0].at_ms");
 }

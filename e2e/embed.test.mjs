@@ -477,7 +477,7 @@ describe('links to a moment', () => {
     assert.equal(trace.name, 'callflow-hybrid.trace.json');
     const parsed = JSON.parse(trace.text);
     assert.equal(parsed.format, 'callflow-trace');
-    assert.equal(parsed.version, 1);
+    assert.equal(parsed.version, 2);
     assert.equal(`?${parsed.run}`, url.search, 'the trace names the same run');
 
     // Opened fresh (motion allowed: t= alone must pause it), the link shows the same moment.

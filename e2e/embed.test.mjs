@@ -233,6 +233,42 @@ describe('mounted figures on a host page', () => {
   });
 });
 
+describe('awkward host pages', () => {
+  test('an id of callflow, figure and li elements, a flex row, a right-to-left page and a strict CSP', async () => {
+    const { page, errors, context } = await openPage(browser, `${host.url}quirks.html`);
+    await page.waitForFunction(() =>
+      ['in-figure', 'in-row', 'in-li'].every((id) => {
+        const el = document.getElementById(id);
+        const root = el.shadowRoot ?? el.firstElementChild?.shadowRoot;
+        return root?.querySelector('section.figure [data-test=status]');
+      }),
+    );
+    const seen = await page.evaluate(() => {
+      const rootOf = (id) => {
+        const el = document.getElementById(id);
+        return el.shadowRoot ?? el.firstElementChild.shadowRoot;
+      };
+      const section = (id) => rootOf(id).querySelector('section.figure');
+      const box = rootOf('in-figure').querySelector('[data-node=a] .box');
+      return {
+        loader: typeof window.callflow.mount,
+        rowWidth: section('in-row').getBoundingClientRect().width,
+        direction: getComputedStyle(section('in-li')).direction,
+        fill: box && getComputedStyle(box).fill,
+        problems: rootOf('in-figure').querySelectorAll('[data-test=problems]').length,
+      };
+    });
+    assert.equal(seen.loader, 'function', 'the loader is not fooled by an element with id callflow');
+    assert.ok(seen.rowWidth > 300, `in a flex row the figure takes room: ${seen.rowWidth}px`);
+    assert.equal(seen.direction, 'ltr', "the figure's text runs left to right on a right-to-left page");
+    assert.notEqual(seen.fill, 'rgb(0, 0, 0)', 'styled under a policy without inline styles');
+    assert.equal(seen.problems, 0, "a framework's data- attribute is not taken for an option");
+    await screenshot(page, 'embed-quirks');
+    assert.deepEqual(errors, [], 'nothing of callflow is refused under the policy');
+    await context.close();
+  });
+});
+
 describe('the iframe embed', () => {
   test('reports its height to the parent it is told, and without parent posts nothing', async () => {
     const { page, errors, context } = await openPage(
@@ -354,7 +390,7 @@ describe('the iframe embed', () => {
     await fig.locator('[data-test=step]').click();
     await fig.locator('[data-test=copy-link]').click();
     const link = await fig.locator('[data-test=link]').inputValue();
-    assert.ok(link.startsWith(`${app.url}?figure=hybrid&`), `the link opens the full page beside embed.html: ${link}`);
+    assert.ok(link.startsWith(`${app.url}embed.html?figure=hybrid&`), `the link opens the figure alone, in embed.html: ${link}`);
     assert.match(link, /[?&]t=60@\d+/);
     assert.ok(!link.includes('parent='), 'the link does not carry the frame\'s parent');
     // Any rejection of the clipboard write has surfaced by the time the next frames are drawn.
@@ -424,8 +460,8 @@ describe('a build for a sub-path', () => {
     );
     await fig.locator('[data-test=copy-link]').click();
     assert.ok(
-      (await fig.locator('[data-test=link]').inputValue()).startsWith(`${base}?figure=sync&`),
-      'a link from the frame opens the full page beside embed.html',
+      (await fig.locator('[data-test=link]').inputValue()).startsWith(`${base}embed.html?figure=sync&`),
+      'a link from the frame opens embed.html under the sub-path',
     );
     await framed.page.waitForLoadState('networkidle');
     assert.deepEqual(framed.bad, []);
@@ -616,7 +652,8 @@ describe('hostile addresses', () => {
     ['a thousand actions at once', `figure=sync&in=${Array(1000).fill('0').join(',')}&t=200`, false],
     ['inputs out of order', 'figure=hybrid&in=900,0', true],
     ['a setting change to a node the figure lacks', 'figure=sync&in=0~work-c~5000', true],
-    ['a caption of markup and a long one', `figure=sync&caption=${encodeURIComponent('<img src=x onerror=alert(1)>'.repeat(200))}`, false],
+    // The main page takes no caption from its address (only embeds do), and says so.
+    ['a caption of markup and a long one', `figure=sync&caption=${encodeURIComponent('<img src=x onerror=alert(1)>'.repeat(200))}`, true],
     ['broken percent escapes', 'figure=sync&seed=%E0%A4%A&speed=%', true],
   ]) {
     test(`an address with ${name} never breaks the page`, async () => {
@@ -835,6 +872,16 @@ describe('the book', () => {
     assert.doesNotMatch(after, /^Simulated time 0 ms/);
     const loaders = await page.evaluate(() => [...document.scripts].map((s) => s.src).filter((s) => /callflow-embed/.test(s)));
     assert.equal(loaders.length, 1);
+    // A figure's link opens embed.html beside the loader, which the book carries too.
+    await fig.locator('[data-test=copy-link]').click();
+    const link = await fig.locator('[data-test=link]').inputValue();
+    assert.match(link, /\/callflow\/embed\.html\?figure=async&/);
+    const opened = await openPage(browser, link, { reducedMotion: 'reduce' });
+    const alone = opened.page.locator('[data-callflow] section.figure[data-figure=async]');
+    await alone.locator('[data-test=status]').waitFor();
+    assert.equal(await statusOf(alone), after, 'the link opens the same moment');
+    assert.deepEqual(opened.errors, []);
+    await opened.context.close();
     await page.waitForLoadState('networkidle');
     await screenshot(page, 'embed-book-patterns');
     assert.deepEqual(errors, []);

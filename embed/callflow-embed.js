@@ -4,7 +4,9 @@
 // added later can be mounted with window.callflow.mount(element).
 (function () {
   "use strict";
-  if (window.callflow) return; // a second copy of the script changes nothing
+  // A second copy of the script changes nothing. (An element with id="callflow" also shows
+  // up as window.callflow, so look for the loader's own mount.)
+  if (window.callflow && typeof window.callflow.mount === "function") return;
 
   var script = document.currentScript;
   var base = new URL(".", script && script.src ? script.src : location.href);

@@ -6,7 +6,7 @@ use crate::catalog::FigureKind;
 use crate::components::{Announcer, Figure};
 use crate::export::split_query;
 use crate::live::{media_matches, prefers_reduced_motion, Voice};
-use crate::options::{self, Options};
+use crate::options::{self, Options, Shown};
 
 /// On a narrow screen held upright the figures stack their boxes vertically.
 const NARROW: &str = "(max-width: 700px) and (orientation: portrait)";
@@ -28,7 +28,23 @@ pub fn App() -> impl IntoView {
 
     // The page's address may hold one figure's run, as its share link wrote it.
     let search = window().location().search().unwrap_or_default();
-    let (linked, mut problems) = options::read(None, &split_query(&search));
+    let (mut linked, mut problems) = options::read(None, &split_query(&search));
+    // The page's own words and controls are not for a link to change: those options are for
+    // embeds.
+    if let Some(o) = linked.as_mut() {
+        let set = [
+            ("caption", o.caption.is_some()),
+            ("controls", o.shown != Shown::ALL),
+            ("parent", o.parent.is_some()),
+        ];
+        for (key, _) in set.iter().filter(|(_, on)| *on) {
+            problems
+                .push(format!("{key}: only an embedded figure takes this option; ignored here."));
+        }
+        o.caption = None;
+        o.shown = Shown::ALL;
+        o.parent = None;
+    }
     let page_problems = if linked.is_none() { std::mem::take(&mut problems) } else { Vec::new() };
     let figures = FigureKind::ALL
         .into_iter()

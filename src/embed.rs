@@ -19,8 +19,11 @@ const TALL_BELOW_PX: f64 = 560.0;
 /// The styles of a figure's controls; with the diagram's, all that its shadow root needs.
 const FIGURE_STYLE: &str = include_str!("../style/figure.css");
 
-/// The options an element gives: `data-callflow` names the figure, and every other `data-x`
-/// attribute is option `x`.
+/// The `data-` attributes an element may hold for its figure, besides settings (`work-…`,
+/// `link-…`). Others belong to the host page (frameworks add their own) and are left alone.
+const ELEMENT_OPTIONS: [&str; 7] = ["seed", "speed", "autoplay", "caption", "controls", "t", "in"];
+
+/// The options an element gives: `data-callflow` names the figure, and `data-x` is option `x`.
 fn element_options(host: &HtmlElement) -> Vec<(String, String)> {
     let names = host.get_attribute_names();
     names
@@ -28,33 +31,72 @@ fn element_options(host: &HtmlElement) -> Vec<(String, String)> {
         .filter_map(|n| n.as_string())
         .filter_map(|name| {
             let key = name.strip_prefix("data-")?;
+            let ours = ELEMENT_OPTIONS.contains(&key)
+                || key.starts_with("work-")
+                || key.starts_with("link-");
             let value = host.get_attribute(&name).unwrap_or_default();
             match key {
-                "callflow-url" => None,
                 "callflow" => Some(("figure".to_string(), value)),
-                k => Some((k.to_string(), value)),
+                k if ours => Some((k.to_string(), value)),
+                _ => None,
             }
         })
         .collect()
 }
 
+/// The figure's styles as one sheet that every shadow root on the page adopts: parsed once,
+/// and, unlike a style element, allowed by a Content-Security-Policy without 'unsafe-inline'.
+fn shared_sheet() -> Option<web_sys::CssStyleSheet> {
+    thread_local! {
+        static SHEET: Option<web_sys::CssStyleSheet> = {
+            let sheet = web_sys::CssStyleSheet::new().ok();
+            sheet.filter(|s| {
+                s.replace_sync(&format!("{}{FIGURE_STYLE}", crate::components::SVG_STYLE)).is_ok()
+            })
+        };
+    }
+    SHEET.with(Clone::clone)
+}
+
 /// Makes `host` a live figure, once; with `from_url`, its options come from the page's address.
 /// `home` is the folder callflow is served from: a shared link opens the full page there.
 pub fn mount(host: HtmlElement, from_url: bool, home: String) {
-    if host.shadow_root().is_some() {
+    if host.get_attribute("data-callflow-mounted").is_some() {
         return;
     }
-    let Ok(root) = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) else {
-        log::warn!("callflow: this element cannot hold a figure (it takes no shadow root)");
-        return;
+    let _ = host.set_attribute("data-callflow-mounted", "");
+    // Some elements (figure, li, td, ...) take no shadow root, nor does one that has its own:
+    // the figure then lives in a div of its own inside the element.
+    let init = ShadowRootInit::new(ShadowRootMode::Open);
+    let root = match host.attach_shadow(&init) {
+        Ok(root) => root,
+        Err(_) => {
+            let Some(inner) = document()
+                .create_element("div")
+                .ok()
+                .and_then(|div| host.append_child(&div).ok())
+                .and_then(|div| div.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            let Ok(root) = inner.attach_shadow(&init) else { return };
+            root
+        }
     };
-    let (Ok(style), Ok(container)) =
-        (document().create_element("style"), document().create_element("div"))
-    else {
-        return;
-    };
-    style.set_text_content(Some(&format!("{}{FIGURE_STYLE}", crate::components::SVG_STYLE)));
-    let _ = root.append_child(&style);
+    let Ok(container) = document().create_element("div") else { return };
+    match shared_sheet() {
+        Some(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
+        None => {
+            // A browser without constructable style sheets gets a style element.
+            if let Ok(style) = document().create_element("style") {
+                style.set_text_content(Some(&format!(
+                    "{}{FIGURE_STYLE}",
+                    crate::components::SVG_STYLE
+                )));
+                let _ = root.append_child(&style);
+            }
+        }
+    }
     let _ = root.append_child(&container);
 
     let pairs = if from_url {

@@ -232,13 +232,31 @@ pub fn read_trace(text: &str) -> Result<Options, String> {
     let ours = events(&p);
     if let Some(i) = (0..ours.len().max(theirs.len())).find(|&i| ours.get(i) != theirs.get(i)) {
         let seq = first + i as u64;
-        let said =
-            |e: Option<&Value>| e.map_or_else(|| "nothing".to_string(), |v| quote(&v.to_string()));
-        return Err(format!(
-            "Event {seq} of the file is {}, but the simulator gives {}: the file does not match its run.",
-            said(theirs.get(i)),
-            said(ours.get(i))
-        ));
+        return Err(match (theirs.get(i), ours.get(i)) {
+            (Some(Value::Object(t)), Some(Value::Object(o))) => {
+                // Name the first field that differs, with both values.
+                let key = o.keys().chain(t.keys()).find(|k| o.get(*k) != t.get(*k));
+                let shown = |v: Option<&Value>| {
+                    v.map_or_else(|| "missing".into(), |v| quote(&v.to_string()))
+                };
+                match key {
+                    Some(k) => format!(
+                        "Event {seq} of the file has \"{}\": {}, but the simulator gives {}: the file does not match its run.",
+                        quote(k),
+                        shown(t.get(k)),
+                        shown(o.get(k))
+                    ),
+                    None => format!("Event {seq} of the file does not match its run."),
+                }
+            }
+            (None, Some(_)) => format!(
+                "The file ends before event {seq}, but the simulator gives more: the file does not match its run."
+            ),
+            (Some(_), None) => format!(
+                "The file goes on at event {seq}, where the simulator's run has ended: the file does not match its run."
+            ),
+            _ => format!("Event {seq} of the file is not an event."),
+        });
     }
     Ok(o)
 }

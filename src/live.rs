@@ -71,11 +71,13 @@ pub struct Live {
     pub tall: Signal<bool>,
     /// Some of the figure is on screen. A playing figure that is not stays where it is and
     /// costs nothing, and goes on when it comes into view. False until someone says so.
-    visible: RwSignal<bool>,
+    pub visible: RwSignal<bool>,
     /// Keep the page's address showing this figure's run (the main page does; embeds don't).
     in_address: bool,
     /// An update of the page's address is on its way.
     address_due: StoredValue<bool>,
+    /// The frame loop stopped because nothing was scheduled.
+    sleeping: StoredValue<bool>,
 }
 
 /// The page's address follows a run at most this often: a burst of clicks rewrites it once,
@@ -106,6 +108,7 @@ impl Live {
             visible: RwSignal::new(false),
             in_address,
             address_due: StoredValue::new(false),
+            sleeping: StoredValue::new(false),
         };
         Effect::new(move |_| {
             tall.track();
@@ -162,6 +165,7 @@ impl Live {
             self.settings.set(s);
         }
         self.notice.set(None);
+        self.sleeping.set_value(false);
         self.set_playing(!prefers_reduced_motion());
         self.refresh();
         self.remember();
@@ -245,6 +249,7 @@ impl Live {
     pub fn act(self) {
         self.engage();
         self.update(Playback::act);
+        self.wake();
         self.remember();
         self.say_narration();
     }
@@ -263,6 +268,7 @@ impl Live {
     pub fn reset(self) {
         self.engage();
         self.update(Playback::reset);
+        self.wake();
         self.notice.set(None);
         self.remember();
         self.say_narration();
@@ -283,9 +289,18 @@ impl Live {
         }
     }
 
+    /// Starts the frame loop again if it fell asleep with nothing to run.
+    fn wake(self) {
+        if self.sleeping.try_get_value() == Some(true) {
+            self.sleeping.set_value(false);
+            self.restart_clock();
+        }
+    }
+
     /// Ends the running frame loop, if any, and starts a new one when the figure plays and
     /// can be seen.
     fn restart_clock(self) {
+        self.sleeping.try_set_value(false);
         self.generation.try_update_value(|g| *g += 1);
         if self.playing.get_untracked() && self.visible.get_untracked() {
             let generation = self.generation.try_get_value().unwrap_or_default();
@@ -326,6 +341,7 @@ impl Live {
             self.settings.set(s);
         }
         self.refresh();
+        self.wake();
         self.remember();
     }
 
@@ -339,6 +355,12 @@ impl Live {
             self.update(|p| p.tick(now - last));
             self.follow_pause();
             self.say_now_and_then();
+            self.remember();
+            // With nothing to run, the loop sleeps until the reader's next action wakes it.
+            if self.playback.try_with_value(Playback::idle).unwrap_or(true) {
+                self.sleeping.set_value(true);
+                return;
+            }
             self.next_frame(generation, now);
         });
     }

@@ -111,8 +111,24 @@ impl Options {
         });
         p.replay(self.model.clone(), inputs, None);
         let to = self.open_at.unwrap_or(Moment { at: SimTime::ZERO, seq: None });
-        let problem = p.seek(to).err();
-        (p, problem)
+        let mut problems: Vec<String> = p.seek(to).err().into_iter().collect();
+        if problems.is_empty()
+            && (p.now() != to.at || to.seq.is_some_and(|s| s != p.moment().seq.unwrap_or(s)))
+        {
+            problems.push(format!(
+                "The link's moment ({}, after {} events) does not fit its run, which is at {} after {} events.",
+                to.at,
+                to.seq.map_or_else(|| "all its".to_string(), |s| s.to_string()),
+                p.now(),
+                p.sim().trace().len()
+            ));
+        }
+        match p.misplaced() {
+            0 => {}
+            1 => problems.push("One of the link's inputs happened at another moment than it says: its count of events does not fit the run.".into()),
+            n => problems.push(format!("{n} of the link's inputs happened at other moments than they say: their counts of events do not fit the run.")),
+        }
+        (p, (!problems.is_empty()).then(|| problems.join(" ")))
     }
 }
 
@@ -126,7 +142,7 @@ pub fn read(
     let mut problems = Vec::new();
     let figure = pairs.iter().rev().find(|(k, _)| k == "figure").map(|(_, v)| v.as_str());
     let kind = match (figure, kind) {
-        (Some(v), _) => match FigureKind::from_slug(v.trim()) {
+        (Some(v), _) => match FigureKind::from_slug(&v.trim().to_ascii_lowercase()) {
             Some(k) => k,
             None => {
                 problems.push(format!("figure: “{}” is not one of sync, async, hybrid.", quote(v)));
@@ -209,11 +225,13 @@ pub fn read(
     for (key, target, value) in settings {
         let applied = parse_ms(value).and_then(|ms| configure(&mut o.model, target, ms));
         if let Err(why) = applied {
-            problems.push(format!(
-                "{key}: “{}”: {}; using the figure's own value.",
-                quote(value),
-                reason(&why)
-            ));
+            // A reason that quotes the value already says it once.
+            let value = if why.contains('“') {
+                String::new()
+            } else {
+                format!("“{}”: ", quote(value))
+            };
+            problems.push(format!("{key}: {value}{}; using the figure's own value.", reason(&why)));
         }
     }
     if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "in") {
@@ -351,7 +369,7 @@ fn setting_key(model: &Model, target: Target) -> String {
 
 /// Whether [`write`] gives the whole run: a link holds at most [`MAX_INPUTS`] inputs.
 pub fn whole(p: &Playback) -> bool {
-    p.inputs().len() <= MAX_INPUTS
+    p.inputs().len() + p.pending().count() <= MAX_INPUTS
 }
 
 /// The query string that reproduces a run: the figure, the seed and settings it started with
@@ -386,9 +404,12 @@ pub fn write(p: &Playback) -> String {
         parts.push("in=".to_string());
         return parts.join("&");
     }
+    // What the reader did, and what a link or file still has to do: a link opened before its
+    // last inputs must keep them.
     let inputs: Vec<String> = p
         .inputs()
         .iter()
+        .chain(p.pending())
         .map(|t| match t.input {
             Input::Act => write_moment(t.moment),
             Input::Set(target, ms) => {
@@ -546,6 +567,8 @@ mod tests {
         assert_eq!(problems.len(), 11, "{all}");
         assert!(problems.iter().all(|p| p.len() < 240), "{all}");
         assert!(!all.contains("unchanged") && !all.contains(".;"), "{all}");
+        let (_, problems) = read(None, &pairs("figure=sync&work-b=1,5"));
+        assert_eq!(problems[0].matches("1,5").count(), 1, "the value is quoted once: {problems:?}");
     }
 
     #[test]
@@ -586,6 +609,30 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let (q, _) = o.unwrap().playback();
         assert_eq!((q.inputs().len(), q.now()), (0, SimTime::ZERO));
+    }
+
+    #[test]
+    fn a_link_keeps_the_inputs_that_have_not_happened_yet() {
+        let (o, _) = read(None, &pairs("figure=HYBRID&in=0,3000&t=100"));
+        let (p, problem) = o.unwrap().playback();
+        assert_eq!(problem, None);
+        let query = write(&p);
+        assert!(query.contains("in=0@0,3000&t=100@"), "{query}");
+    }
+
+    #[test]
+    fn a_hand_edited_moment_that_does_not_fit_its_run_is_said() {
+        // At 390 ms of Figure 3 there have been 24 events; 2 s after 24 events cannot be.
+        let (o, _) = read(None, &pairs("figure=hybrid&in=0&t=2000@24"));
+        let (p, problem) = o.unwrap().playback();
+        let problem = problem.expect("the moment does not fit");
+        assert!(problem.contains("does not fit its run"), "{problem}");
+        assert!(p.now() < SimTime::from_micros(2_000_000));
+        let (o, _) = read(None, &pairs("figure=hybrid&in=0,500@3&t=1000"));
+        let (_, problem) = o.unwrap().playback();
+        assert!(problem.unwrap().contains("One of the link's inputs"));
+        let (o, _) = read(None, &pairs("figure=hybrid&in=0,500&t=600"));
+        assert_eq!(o.unwrap().playback().1, None, "a moment without a count fits any run");
     }
 
     #[test]

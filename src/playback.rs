@@ -99,6 +99,9 @@ pub struct Playback {
     script: VecDeque<Timed>,
     /// A replay pauses here.
     stop_at: Option<SimTime>,
+    /// Scripted inputs that could not happen at their moment (a hand-edited link whose event
+    /// counts do not fit the run): they happened at the nearest moment the run allowed.
+    misplaced: usize,
 }
 
 impl Playback {
@@ -123,6 +126,7 @@ impl Playback {
             inputs: Vec::new(),
             script: VecDeque::new(),
             stop_at: None,
+            misplaced: 0,
         }
     }
 
@@ -141,9 +145,19 @@ impl Playback {
         Moment { at: self.sim.now(), seq: Some(self.sim.trace().len()) }
     }
 
-    /// Inputs not yet replayed.
-    pub fn scripted(&self) -> usize {
-        self.script.len()
+    /// Inputs not yet replayed, in order.
+    pub fn pending(&self) -> impl Iterator<Item = &Timed> {
+        self.script.iter()
+    }
+
+    /// Nothing is scheduled and nothing is scripted: until the reader acts, nothing happens.
+    pub fn idle(&self) -> bool {
+        self.sim.next_due().is_none() && self.script.is_empty()
+    }
+
+    /// How many scripted inputs happened at another moment than their own.
+    pub fn misplaced(&self) -> usize {
+        self.misplaced
     }
 
     pub fn kind(&self) -> FigureKind {
@@ -182,8 +196,7 @@ impl Playback {
     /// advances by that times the speed (the gap capped at [`MAX_FRAME_MS`]).
     /// With nothing scheduled the clock stands still: time with nothing in it teaches nothing.
     pub fn tick(&mut self, wall_ms: f64) {
-        let idle = self.sim.next_due().is_none() && self.script.is_empty();
-        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 || idle {
+        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 || self.idle() {
             return;
         }
         let sim_us = wall_ms.min(MAX_FRAME_MS) * self.speed * 1000.0;
@@ -236,6 +249,10 @@ impl Playback {
             };
             if !self.reach(next.moment, left) {
                 return false;
+            }
+            let seq = self.sim.trace().len();
+            if self.sim.now() != next.moment.at || next.moment.seq.is_some_and(|s| s != seq) {
+                self.misplaced += 1;
             }
             self.script.pop_front();
             // A scripted input was valid when it was recorded or parsed; a refusal here would
@@ -340,6 +357,7 @@ impl Playback {
         self.inputs.clear();
         self.script.clear();
         self.stop_at = None;
+        self.misplaced = 0;
         self.narration = format!("Nothing has happened yet. Press “{}”.", self.kind.action());
     }
 

@@ -162,6 +162,7 @@ async fn a_mounted_element_keeps_its_figure_in_a_shadow_root_and_says_what_it_co
     host.set_attribute("data-controls", "act,play").unwrap();
     host.set_attribute("data-caption", "<b>not bold</b>").unwrap();
     host.set_attribute("data-speed", "fast").unwrap();
+    host.set_attribute("data-v-7ba5bd90", "").unwrap(); // a framework's, not ours
     doc.body().unwrap().append_child(&host).unwrap();
     callflow::embed::mount(host.clone(), false, "http://127.0.0.1/".into());
     tick().await;
@@ -170,11 +171,16 @@ async fn a_mounted_element_keeps_its_figure_in_a_shadow_root_and_says_what_it_co
     let root = host.shadow_root().expect("a shadow root");
     let inside = |s: &str| root.query_selector(s).unwrap().unwrap_or_else(|| panic!("no {s}"));
     assert_eq!(inside(".caption").text_content().unwrap(), "<b>not bold</b>");
-    assert!(inside("[data-test=problems]").text_content().unwrap().contains("speed: “fast”"));
+    let problems = inside("[data-test=problems]").text_content().unwrap();
+    assert!(problems.contains("speed: “fast”"), "{problems}");
+    assert!(!problems.contains("v-7ba5bd90"), "other data- attributes are not ours: {problems}");
     assert!(inside("[data-test=step]").has_attribute("hidden"));
     assert!(!inside("[data-test=act]").has_attribute("hidden"));
     assert!(root.query_selector("fieldset.settings").unwrap().is_none());
-    assert!(inside("style").text_content().unwrap().contains("--node-fill"));
+    let sheets = root.adopted_style_sheets();
+    assert_eq!(sheets.length(), 1, "the figure's styles, as one adopted sheet");
+    let sheet: web_sys::CssStyleSheet = sheets.get(0).unchecked_into();
+    assert!(sheet.css_rules().unwrap().length() > 50);
 
     // Mounting twice changes nothing.
     callflow::embed::mount(host.clone(), false, String::new());

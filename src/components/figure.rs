@@ -58,7 +58,7 @@ pub fn Figure(
     });
 
     view! {
-        <section node_ref=section class="figure" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
+        <section node_ref=section class="figure" class:offscreen=move || !live.visible.get() dir="ltr" lang="en" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
             <h2 id=heading>{title}</h2>
             <p class="caption">{caption}</p>
             {problems}

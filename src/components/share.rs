@@ -50,9 +50,17 @@ fn svg_text(inside: &Element) -> Option<String> {
     copy.set_attribute("xmlns", "http://www.w3.org/2000/svg").ok()?;
     // A file needs its own size: the viewBox's, one user unit to a pixel.
     let view_box = svg.get_attribute("viewBox")?;
-    let mut dims = view_box.split_whitespace().skip(2);
-    copy.set_attribute("width", dims.next()?).ok()?;
-    copy.set_attribute("height", dims.next()?).ok()?;
+    let mut dims = view_box.split_whitespace();
+    let (x, y, width, height) = (dims.next()?, dims.next()?, dims.next()?, dims.next()?);
+    copy.set_attribute("width", width).ok()?;
+    copy.set_attribute("height", height).ok()?;
+    let backdrop = document().create_element_ns(Some("http://www.w3.org/2000/svg"), "rect").ok()?;
+    for (name, value) in
+        [("class", "backdrop"), ("x", x), ("y", y), ("width", width), ("height", height)]
+    {
+        backdrop.set_attribute(name, value).ok()?;
+    }
+    copy.prepend_with_node_1(&backdrop).ok()?;
     let style = document().create_element("style").ok()?;
     style.set_text_content(Some(SVG_STYLE));
     copy.prepend_with_node_1(&style).ok()?;
@@ -77,8 +85,10 @@ pub fn Share(
 
     let home = use_context::<Home>();
     let copy_link = move |_| {
+        // A mounted figure links to embed.html, which sits beside the loader wherever the
+        // folder was copied: the figure alone, as it is now.
         let page = match &home {
-            Some(Home(folder)) => folder.clone(),
+            Some(Home(folder)) => format!("{folder}embed.html"),
             None => {
                 let location = window().location();
                 location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default()
@@ -110,6 +120,11 @@ pub fn Share(
         }
     };
     let trace = move |_| {
+        if !live.with_playback(crate::options::whole) {
+            let max = crate::options::MAX_INPUTS;
+            tell(format!("This run has more than {max} actions: a trace file of it could not be read back, so it is not exported. Reset, and export a shorter run."), true);
+            return;
+        }
         let text = live.with_playback(export::trace_json);
         match download(&format!("callflow-{slug}.trace.json"), "application/json", &text) {
             Ok(()) => tell("Exported the run's trace as JSON.".into(), false),

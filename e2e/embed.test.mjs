@@ -124,6 +124,56 @@ const mounted = (frame, ids) =>
   );
 
 describe('mounted figures on a host page', () => {
+  test('figures whose elements leave the page are unmounted and leave nothing behind; one voice for all', async () => {
+    // The real clock: the loader notices removals through a MutationObserver and timers.
+    const { page, errors, context } = await openPage(browser, `${host.url}three.html`, { reducedMotion: 'reduce' });
+    await mounted(page, ['one', 'two', 'three']);
+    assert.equal(await page.locator('[data-callflow-voice]').count(), 1, 'one live region for the page');
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const counts = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const get = (name) => metrics.find((m) => m.name === name).value;
+      return { nodes: get('Nodes'), listeners: get('JSEventListeners') };
+    };
+    // One cycle first, so that what is made once per page (the module, the voice) is made.
+    const cycle = (n) =>
+      page.evaluate(async (n) => {
+        for (let i = 0; i < n; i++) {
+          const el = document.createElement('div');
+          el.dataset.callflow = ['sync', 'async', 'hybrid'][i % 3];
+          document.body.append(el);
+          await window.callflow.mount(el);
+          el.remove();
+          // The loader unmounts on the next mutation check.
+          await new Promise((done) => setTimeout(done, 0));
+        }
+      }, n);
+    await cycle(3);
+    const before = await counts();
+    await cycle(60);
+    const after = await counts();
+    assert.ok(after.nodes - before.nodes < 200, `DOM nodes ${before.nodes} → ${after.nodes} after 60 mounts and removals`);
+    assert.ok(after.listeners - before.listeners < 40, `listeners ${before.listeners} → ${after.listeners}`);
+
+    // An element put back is mounted again, fresh; unmount() takes a figure out at once.
+    const again = await page.evaluate(async () => {
+      const el = document.getElementById('two');
+      el.remove();
+      await new Promise((done) => setTimeout(done, 0));
+      document.body.append(el);
+      await window.callflow.mount(el);
+      const fresh = el.shadowRoot.querySelectorAll('section.figure').length;
+      await window.callflow.unmount(el);
+      return { fresh, after: el.shadowRoot.querySelectorAll('section.figure').length };
+    });
+    assert.deepEqual(again, { fresh: 1, after: 0 });
+    assert.equal(await page.locator('[data-callflow-voice]').count(), 1);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('three figures on one page run independently and leave the host page alone', async () => {
     const { page, errors, context } = await openStill(`${host.url}three.html`);
     const ids = ['one', 'two', 'three'];

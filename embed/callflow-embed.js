@@ -1,7 +1,9 @@
 // callflow on any page: load this script once, and every element with a data-callflow
 // attribute becomes a live figure. The module and the wasm come from the folder this script is
 // in, once per page however many figures it has, and only if the page has a figure. Elements
-// added later can be mounted with window.callflow.mount(element).
+// added later can be mounted with window.callflow.mount(element); a figure whose element
+// leaves the page is unmounted, and frees what it held (window.callflow.unmount does it at
+// once).
 (function () {
   "use strict";
   // A second copy of the script changes nothing. (An element with id="callflow" also shows
@@ -10,8 +12,9 @@
 
   var script = document.currentScript;
   var base = new URL(".", script && script.src ? script.src : location.href);
-  var mounted = new WeakSet();
+  var mounted = new Set();
   var loading = null;
+  var watching = false;
 
   // The module, loaded and started on first use.
   function load() {
@@ -39,12 +42,37 @@
     mounted.add(el);
     return load().then(
       function (mod) {
+        if (!mounted.has(el)) return; // unmounted while loading
         mod.mount(el, el.hasAttribute("data-callflow-url"), base.href);
+        watch(mod);
       },
       function (err) {
         fail(el, err);
       },
     );
+  }
+
+  // Takes the figure out of `el`, if there is one.
+  function unmount(el) {
+    if (!mounted.delete(el) || !loading) return Promise.resolve();
+    return loading.then(function (mod) {
+      mod.unmount(el);
+    });
+  }
+
+  // Figures whose elements leave the page are unmounted: a page that swaps its content (as
+  // single-page docs sites do) does not pile up figures nobody sees.
+  function watch(mod) {
+    if (watching) return;
+    watching = true;
+    new MutationObserver(function () {
+      mounted.forEach(function (el) {
+        if (!el.isConnected) {
+          mounted.delete(el);
+          mod.unmount(el);
+        }
+      });
+    }).observe(document, { childList: true, subtree: true });
   }
 
   function mountAll() {
@@ -54,7 +82,7 @@
     });
   }
 
-  window.callflow = { mount: mount, base: base.href };
+  window.callflow = { mount: mount, unmount: unmount, base: base.href };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", mountAll, { once: true });
   } else {

@@ -68,8 +68,18 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
     // Some elements (figure, li, td, ...) take no shadow root, nor does one that has its own:
     // the figure then lives in a div of its own inside the element.
     let init = ShadowRootInit::new(ShadowRootMode::Open);
-    let root = match host.attach_shadow(&init) {
-        Ok(root) => root,
+    // A root of ours from an earlier mount, emptied by unmount, is used again.
+    let ours = host.has_attribute("data-callflow-root");
+    let root = match host
+        .shadow_root()
+        .filter(|_| ours)
+        .ok_or(())
+        .or_else(|_| host.attach_shadow(&init))
+    {
+        Ok(root) => {
+            let _ = host.set_attribute("data-callflow-root", "");
+            root
+        }
         Err(_) => {
             let Some(inner) = document()
                 .create_element("div")
@@ -84,19 +94,7 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
         }
     };
     let Ok(container) = document().create_element("div") else { return };
-    match shared_sheet() {
-        Some(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
-        None => {
-            // A browser without constructable style sheets gets a style element.
-            if let Ok(style) = document().create_element("style") {
-                style.set_text_content(Some(&format!(
-                    "{}{FIGURE_STYLE}",
-                    crate::components::SVG_STYLE
-                )));
-                let _ = root.append_child(&style);
-            }
-        }
-    }
+    style(&root);
     let _ = root.append_child(&container);
 
     let pairs = if from_url {
@@ -115,8 +113,8 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
     let parent = found.as_ref().filter(|_| from_url).and_then(|o| o.parent.clone());
     let watched = host.clone();
 
-    leptos::mount::mount_to(container.unchecked_into(), move || {
-        let voice = Voice::new();
+    let voice = page_voice();
+    let handle = leptos::mount::mount_to(container.clone().unchecked_into(), move || {
         provide_context(voice);
         provide_context(Home(home));
         let tall = RwSignal::new(false);
@@ -125,11 +123,7 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
             report_height(&watched, origin);
         }
         match found {
-            Some(o) => view! {
-                <Figure options=o problems=problems tall=tall />
-                <Announcer voice=voice />
-            }
-            .into_any(),
+            Some(o) => view! { <Figure options=o problems=problems tall=tall /> }.into_any(),
             None => view! {
                 <div class="figure">
                     <div class="notice error problems" role="alert" data-test="problems">
@@ -140,8 +134,85 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
             }
             .into_any(),
         }
+    });
+    MOUNTED.with_borrow_mut(|m| m.push(Mounted { host, container, _handle: Box::new(handle) }));
+}
+
+/// A figure mounted by [`mount`]: dropping the handle unmounts its view and frees its state.
+struct Mounted {
+    host: HtmlElement,
+    container: web_sys::Element,
+    _handle: Box<dyn std::any::Any>,
+}
+
+thread_local! {
+    static MOUNTED: std::cell::RefCell<Vec<Mounted>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the figure out of `host`, if one is mounted there: its view, its run, its frame loop
+/// and its observers go; `host` may be mounted again.
+pub fn unmount(host: &HtmlElement) {
+    let gone = MOUNTED.with_borrow_mut(|m| {
+        let at = m.iter().position(|x| x.host == *host)?;
+        Some(m.swap_remove(at))
+    });
+    if let Some(gone) = gone {
+        gone.container.remove();
+        let _ = gone.host.remove_attribute("data-callflow-mounted");
+        // Dropped here, outside the borrow: the view's cleanup may run code of its own.
+        drop(gone);
+    }
+}
+
+/// Gives a shadow root the figure's styles.
+fn style(root: &web_sys::ShadowRoot) {
+    match shared_sheet() {
+        Some(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
+        None => {
+            // A browser without constructable style sheets gets a style element.
+            if let Ok(style) = document().create_element("style") {
+                style.set_text_content(Some(&format!(
+                    "{}{FIGURE_STYLE}",
+                    crate::components::SVG_STYLE
+                )));
+                let _ = root.append_child(&style);
+            }
+        }
+    }
+}
+
+/// The page's one voice for all its mounted figures: a single polite live region, so that a
+/// screen reader hears the figure last used and not several at once. Made on first use, in a
+/// hidden element of its own at the end of the page, and kept for the page's life.
+fn page_voice() -> Voice {
+    thread_local!(static VOICE: std::cell::OnceCell<Voice> = const { std::cell::OnceCell::new() });
+    VOICE.with(|cell| {
+        *cell.get_or_init(|| {
+            let owner = Owner::new();
+            let voice = owner.with(Voice::new);
+            let place = document().create_element("div").ok();
+            let body = document().body();
+            if let (Some(place), Some(body)) = (place, body) {
+                let _ = place.set_attribute("data-callflow-voice", "");
+                let _ = body.append_child(&place);
+                if let Ok(root) = place.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) {
+                    style(&root);
+                    if let Ok(inner) = document().create_element("div") {
+                        let _ = root.append_child(&inner);
+                        owner.with(|| {
+                            leptos::mount::mount_to(inner.unchecked_into(), move || {
+                                view! { <Announcer voice=voice /> }
+                            })
+                            .forget()
+                        });
+                    }
+                }
+            }
+            // The voice outlives every figure.
+            std::mem::forget(owner);
+            voice
+        })
     })
-    .forget();
 }
 
 /// Keeps `tall` true while `el` is narrower than [`TALL_BELOW_PX`].
@@ -157,9 +228,9 @@ fn follow_width(el: &HtmlElement, tall: RwSignal<bool>) {
     });
     if let Ok(observer) = ResizeObserver::new(callback.as_ref().unchecked_ref()) {
         observer.observe(el);
-        // The figure lives as long as the page.
-        callback.forget();
-        std::mem::forget(observer);
+        // Until the figure is unmounted.
+        let kept = StoredValue::new_local((observer, callback));
+        on_cleanup(move || kept.with_value(|(observer, _)| observer.disconnect()));
     }
 }
 

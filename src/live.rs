@@ -21,7 +21,8 @@ pub struct Notice {
 /// [`crate::components::Announcer`] reads it out.
 #[derive(Clone, Copy)]
 pub struct Voice {
-    pub speaker: RwSignal<Option<FigureKind>>,
+    /// The [`Live::id`] of the figure it speaks for.
+    pub speaker: RwSignal<Option<u64>>,
     pub line: RwSignal<String>,
     /// When the line last changed (the page's clock, ms), and the narration it carried.
     spoken: StoredValue<(f64, String)>,
@@ -56,6 +57,8 @@ pub struct Home(pub String);
 #[derive(Clone, Copy)]
 pub struct Live {
     pub kind: FigureKind,
+    /// Tells this figure from every other on the page, the same kind or not.
+    pub id: u64,
     playback: StoredValue<Playback>,
     /// The frame loop that may run; an older loop sees a newer number and stops.
     generation: StoredValue<u64>,
@@ -95,6 +98,7 @@ impl Live {
         let frame = playback.frame(&Layout::of(kind, tall.get_untracked()));
         let live = Live {
             kind,
+            id: next_id(),
             narration: RwSignal::new(playback.narration().to_string()),
             speed: RwSignal::new(playback.speed()),
             settings: RwSignal::new(playback.settings()),
@@ -210,7 +214,7 @@ impl Live {
 
     /// The page's voice, if this figure is the one it speaks for.
     fn voice(self) -> Option<Voice> {
-        self.voice.filter(|v| v.speaker.get_untracked() == Some(self.kind))
+        self.voice.filter(|v| v.speaker.get_untracked() == Some(self.id))
     }
 
     /// Says `text` through the page's live region, if this figure is the one in use.
@@ -240,8 +244,8 @@ impl Live {
     /// Notes that the reader is using this figure: from now on, it is the one the page speaks for.
     fn engage(self) {
         if let Some(voice) = self.voice {
-            if voice.speaker.get_untracked() != Some(self.kind) {
-                voice.speaker.set(Some(self.kind));
+            if voice.speaker.get_untracked() != Some(self.id) {
+                voice.speaker.set(Some(self.id));
             }
         }
     }
@@ -364,6 +368,15 @@ impl Live {
             self.next_frame(generation, now);
         });
     }
+}
+
+/// A number no other figure on the page has.
+fn next_id() -> u64 {
+    thread_local!(static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
+    NEXT.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
 }
 
 /// The page's clock, in milliseconds.

@@ -20,3 +20,9 @@ fn main() {
 pub fn mount(host: web_sys::HtmlElement, from_url: bool, home: String) {
     callflow::embed::mount(host, from_url, home);
 }
+
+/// Takes the figure out of `host`: its view, its run and its frame loop go.
+#[wasm_bindgen]
+pub fn unmount(host: web_sys::HtmlElement) {
+    callflow::embed::unmount(&host);
+}

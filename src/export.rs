@@ -12,7 +12,8 @@ use crate::playback::Playback;
 
 /// The `format` field of a trace file.
 pub const TRACE_FORMAT: &str = "callflow-trace";
-/// 2: deliveries say whether they are redeliveries.
+/// 2: deliveries say whether they are redeliveries, requests their attempt and idempotency
+/// key, responses whether they are errors; faults and retries have events of their own.
 pub const TRACE_VERSION: u64 = 2;
 
 /// A trace file larger than this is refused before it is read.
@@ -55,9 +56,17 @@ pub fn mermaid(p: &Playback) -> String {
             }
             EventKind::Sent { msg, from, to, payload, .. } => {
                 let (arrow, what) = match payload {
-                    Payload::HttpRequest => ("->>", format!("HTTP request m{}", msg.0)),
-                    Payload::HttpResponse { request } => {
+                    Payload::HttpRequest { attempt: 1, .. } => {
+                        ("->>", format!("HTTP request m{}", msg.0))
+                    }
+                    Payload::HttpRequest { attempt, .. } => {
+                        ("->>", format!("HTTP request m{} (attempt {attempt})", msg.0))
+                    }
+                    Payload::HttpResponse { request, ok: true } => {
                         ("-->>", format!("HTTP response to m{}", request.0))
+                    }
+                    Payload::HttpResponse { request, ok: false } => {
+                        ("-->>", format!("HTTP error for m{}", request.0))
                     }
                     Payload::Publish { queue } => {
                         let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
@@ -85,6 +94,27 @@ pub fn mermaid(p: &Playback) -> String {
                 format!("Note over {}: {at} works until {until}", id(*node))
             }
             EventKind::WorkDone { node, .. } => format!("Note over {}: {at} work done", id(*node)),
+            EventKind::CallTimedOut { node, attempt, .. } => {
+                let depth = &mut active[node.0 as usize];
+                let mut text =
+                    format!("Note over {}: {at} timed out (attempt {attempt})", id(*node));
+                if *depth > 0 {
+                    *depth -= 1;
+                    text.push_str(&format!("\n    deactivate {}", id(*node)));
+                }
+                text
+            }
+            EventKind::CallBackoff { node, attempt, wait, .. } => {
+                format!("Note over {}: {at} waits {wait} before attempt {attempt}", id(*node))
+            }
+            EventKind::CallFailed { node, attempts, .. } => {
+                format!("Note over {}: {at} call failed after {attempts} attempts", id(*node))
+            }
+            EventKind::Replayed { node, stored, .. } => {
+                let what =
+                    if *stored { "answered from its store" } else { "refused, key in progress" };
+                format!("Note over {}: {at} {what}", id(*node))
+            }
             EventKind::Dropped { msg, node, reason } => {
                 let why = match reason {
                     DropReason::LinkLoss => "lost on the link",

@@ -130,13 +130,21 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         EventKind::Sent { from, to, payload, arrives, .. } => {
             let trip = arrives - e.at;
             match payload {
-                Payload::HttpRequest => format!(
+                Payload::HttpRequest { attempt: 1, .. } => format!(
                     "{} sent an HTTP request to {} and is now blocked until the response comes back.",
                     s(from),
                     s(to)
                 ),
-                Payload::HttpResponse { .. } => {
+                Payload::HttpRequest { attempt, .. } => format!(
+                    "{} sent its HTTP request to {} again (attempt {attempt}) and is blocked once more.",
+                    s(from),
+                    s(to)
+                ),
+                Payload::HttpResponse { ok: true, .. } => {
                     format!("{} finished and sent its HTTP response to {}.", s(from), s(to))
+                }
+                Payload::HttpResponse { ok: false, .. } => {
+                    format!("{} answered {} with an error.", s(from), s(to))
                 }
                 Payload::Publish { queue } => format!(
                     "{} published a message to the broker for {} and carries on without waiting.",
@@ -160,9 +168,30 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                 ),
             }
         }
-        EventKind::CallReturned { node, waited, .. } => {
+        EventKind::CallReturned { node, waited, ok: true, .. } => {
             format!("{} got its response after waiting {waited} and can move on.", s(node))
         }
+        EventKind::CallReturned { node, ok: false, .. } => {
+            format!("{} got an error back: this attempt failed.", s(node))
+        }
+        EventKind::CallTimedOut { node, attempt, .. } => format!(
+            "{} gave up waiting (attempt {attempt}); the request may still be served, and its answer will be ignored.",
+            s(node)
+        ),
+        EventKind::CallBackoff { node, attempt, wait, .. } => {
+            format!("{} waits {wait} before attempt {attempt}.", s(node))
+        }
+        EventKind::CallFailed { node, attempts, .. } => {
+            format!("{} gave up on its call after {attempts} attempts: its job fails.", s(node))
+        }
+        EventKind::Replayed { node, stored: true, .. } => format!(
+            "{} has seen this request's key: it answers from its store, without doing the work again.",
+            s(node)
+        ),
+        EventKind::Replayed { node, stored: false, .. } => format!(
+            "{} is still working on this key's first request, so it refuses the repeat with an error.",
+            s(node)
+        ),
         EventKind::WorkStarted { node, until, .. } => {
             format!("{} is busy with its own work for {}.", s(node), until - e.at)
         }

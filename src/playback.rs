@@ -631,8 +631,9 @@ pub fn configure(model: &mut Model, target: Target, ms: f64) -> Result<(), Strin
 
 fn token_kind(p: &Payload) -> (&'static str, &'static str) {
     match p {
-        Payload::HttpRequest => ("request", "req"),
-        Payload::HttpResponse { .. } => ("response", "res"),
+        Payload::HttpRequest { .. } => ("request", "req"),
+        Payload::HttpResponse { ok: true, .. } => ("response", "res"),
+        Payload::HttpResponse { ok: false, .. } => ("response", "err"),
         Payload::Publish { .. } => ("publish", "msg"),
         Payload::Confirm { .. } => ("confirm", "ok"),
         Payload::Deliver { .. } => ("deliver", "msg"),

@@ -99,7 +99,12 @@ impl Scene {
             }
             EventKind::CallBlocked { node, worker, request, .. } => {
                 let callee = self.wire.get(&request).map_or(node, |t| t.to);
-                self.node(node).workers.insert(worker, Activity::Blocked { since: e.at, callee });
+                // A retry is the same call: the wait counts from its first attempt.
+                let since = match self.node(node).workers.get(&worker) {
+                    Some(Activity::Blocked { since, .. }) => *since,
+                    _ => e.at,
+                };
+                self.node(node).workers.insert(worker, Activity::Blocked { since, callee });
             }
             EventKind::CallReturned { node, worker, waited, .. } => {
                 let n = self.node(node);
@@ -126,6 +131,10 @@ impl Scene {
             }
             EventKind::Triggered { .. }
             | EventKind::Arrived { .. }
+            | EventKind::CallTimedOut { .. }
+            | EventKind::CallBackoff { .. }
+            | EventKind::CallFailed { .. }
+            | EventKind::Replayed { .. }
             | EventKind::Discarded { .. }
             | EventKind::Slowed { .. }
             | EventKind::LinkLossChanged { .. }
@@ -174,8 +183,19 @@ mod tests {
     }
 
     #[test]
-    fn the_scene_agrees_with_the_run_through_crashes_losses_and_partitions() {
-        let model = figures::hybrid().validate().unwrap();
+    fn the_scene_agrees_with_the_run_through_crashes_losses_partitions_and_retries() {
+        // A caller that gives up, retries and sends keys, so that retries happen too.
+        let mut scenario = figures::hybrid();
+        if let callflow_sim::scenario::NodeSpec::Service(a) = &mut scenario.nodes[0] {
+            a.client = callflow_sim::scenario::ClientSpec {
+                timeout_ms: Some(200.0),
+                retries: 2,
+                backoff_ms: 50.0,
+                jitter: 0.2,
+                idempotency_key: true,
+            };
+        }
+        let model = scenario.validate().unwrap();
         let (a, b, broker, c) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
         let mut sim = Sim::from_model(model.clone(), 10_000);
         let mut scene = Scene::new(&model);
@@ -209,5 +229,7 @@ mod tests {
             follow(&sim, &mut scene, &mut seen);
         }
         assert!(scene.wire.is_empty());
+        let retried = sim.trace().since(0).any(|e| matches!(e.kind, EventKind::CallBackoff { .. }));
+        assert!(retried, "the run had retries for the scene to follow");
     }
 }

@@ -41,6 +41,17 @@ pub(crate) enum Command {
     Send { id: MsgId, from: NodeId, to: NodeId, link: LinkId, payload: Payload },
     /// Hold the worker for one draw of the node's processing time.
     Work { node: NodeId, worker: u32, job: JobId },
+    /// Tell the node when `after` has passed, unless the response to `request` came first.
+    Timeout { node: NodeId, request: MsgId, after: SimDuration },
+    /// Wait `base` plus a random share of it up to `jitter_per_mille`, then retry the call.
+    Backoff {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        attempt: u32,
+        base: SimDuration,
+        jitter_per_mille: u16,
+    },
     /// Record an event as it is.
     Note(EventKind),
 }
@@ -59,6 +70,11 @@ impl Ctx<'_> {
         *self.next_msg += 1;
         self.out.push(Command::Send { id, from, to, link, payload });
         id
+    }
+
+    /// The id the next [`Ctx::send`] will give its envelope.
+    pub fn next_id(&self) -> MsgId {
+        MsgId(*self.next_msg)
     }
 
     pub fn order(&mut self, c: Command) {
@@ -82,6 +98,18 @@ enum Due {
     },
     /// The model's fault with this index.
     Fault(u16),
+    /// A call's attempt times out, if its worker still waits for `request`.
+    Timeout {
+        node: NodeId,
+        request: MsgId,
+        epoch: u32,
+    },
+    /// A worker's backoff is over: it sends its call again.
+    Retry {
+        node: NodeId,
+        worker: u32,
+        epoch: u32,
+    },
     /// The next job of the workload with this index.
     Workload(u16),
 }
@@ -194,6 +222,14 @@ impl Sim {
             sim.schedule(at, Due::Fault(i as u16));
         }
         sim
+    }
+
+    /// A service's epoch: how many times it crashed.
+    fn epoch_of(&self, node: NodeId) -> Option<u32> {
+        match self.nodes.get(node.0 as usize)? {
+            NodeState::Service(s) => Some(s.epoch()),
+            NodeState::Broker(_) => None,
+        }
     }
 
     /// Whether the node is down.
@@ -373,15 +409,21 @@ impl Sim {
         match entry.due {
             Due::Arrival(id) => self.arrive(id),
             Due::WorkDone { node, worker, epoch } => {
-                let current = match &self.nodes[node.0 as usize] {
-                    NodeState::Service(s) => s.epoch(),
-                    NodeState::Broker(_) => u32::MAX,
-                };
-                if epoch == current {
+                if self.epoch_of(node) == Some(epoch) {
                     self.with_service(node, |s, spec, cx| s.work_done(worker, spec, cx));
                 }
             }
             Due::Workload(w) => self.workload_arrival(w),
+            Due::Timeout { node, request, epoch } => {
+                if self.epoch_of(node) == Some(epoch) {
+                    self.with_service(node, |s, spec, cx| s.timeout(request, spec, cx));
+                }
+            }
+            Due::Retry { node, worker, epoch } => {
+                if self.epoch_of(node) == Some(epoch) {
+                    self.with_service(node, |s, spec, cx| s.retry(worker, spec, cx));
+                }
+            }
             Due::Fault(i) => {
                 if let Some(&(_, d)) = self.model.faults.get(i as usize) {
                     // The model's faults were checked when it was validated.
@@ -527,13 +569,14 @@ impl Sim {
         self.trace.push(self.now, EventKind::Received { msg: id, node: env.to });
 
         let taken = match env.payload {
-            Payload::HttpRequest => {
-                let job = self.new_job(Origin::Request { msg: id, from: env.from, link: env.link });
+            Payload::HttpRequest { key, .. } => {
+                let origin = Origin::Request { msg: id, from: env.from, link: env.link, key };
+                let job = self.new_job(origin);
                 self.admit(env.to, job);
                 true
             }
-            Payload::HttpResponse { request } => self
-                .with_service(env.to, |s, spec, cx| s.response(request, spec, cx))
+            Payload::HttpResponse { request, ok } => self
+                .with_service(env.to, |s, spec, cx| s.response(request, ok, spec, cx))
                 .unwrap_or(false),
             Payload::Deliver { queue, message, tag, .. } => {
                 let origin =
@@ -625,12 +668,25 @@ impl Sim {
                         work = SimDuration::from_micros(us as u64);
                     }
                     let until = self.now + work;
-                    let epoch = match &self.nodes[node.0 as usize] {
-                        NodeState::Service(s) => s.epoch(),
-                        NodeState::Broker(_) => 0,
-                    };
+                    let epoch = self.epoch_of(node).unwrap_or(0);
                     self.schedule(until, Due::WorkDone { node, worker, epoch });
                     self.trace.push(self.now, EventKind::WorkStarted { node, worker, job, until });
+                }
+                Command::Timeout { node, request, after } => {
+                    let epoch = self.epoch_of(node).unwrap_or(0);
+                    self.schedule(self.now + after, Due::Timeout { node, request, epoch });
+                }
+                Command::Backoff { node, worker, job, attempt, base, jitter_per_mille } => {
+                    let most = base.as_micros().saturating_mul(u64::from(jitter_per_mille)) / 1000;
+                    // Drawn only with jitter, so that a run without it draws as before.
+                    let extra = if most > 0 { self.rng.between(0, most) } else { 0 };
+                    let wait = SimDuration::from_micros(base.as_micros() + extra);
+                    let epoch = self.epoch_of(node).unwrap_or(0);
+                    self.schedule(self.now + wait, Due::Retry { node, worker, epoch });
+                    self.trace.push(
+                        self.now,
+                        EventKind::CallBackoff { node, worker, job, attempt, wait },
+                    );
                 }
                 Command::Note(e) => self.trace.push(self.now, e),
             }

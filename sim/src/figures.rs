@@ -10,8 +10,8 @@
 //! workload.
 
 use crate::scenario::{
-    Arrivals, BrokerSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec, Scenario,
-    ServiceSpec, Step, WorkloadSpec,
+    Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec,
+    Scenario, ServiceSpec, Step, WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -101,6 +101,7 @@ pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
             on_trigger: vec![Step::Work],
             on_request: vec![],
             on_message: vec![],
+            client: ClientSpec::default(),
         })],
         links: vec![],
         workloads: vec![WorkloadSpec {
@@ -128,6 +129,7 @@ fn service(
         on_trigger,
         on_request,
         on_message,
+        client: ClientSpec::default(),
     })
 }
 

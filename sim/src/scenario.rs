@@ -112,6 +112,30 @@ pub struct ServiceSpec {
     /// Steps for a message the broker delivers; the ack is sent after the last step.
     #[serde(default)]
     pub on_message: Vec<Step>,
+    /// How the service's HTTP client calls others. The default waits for ever, once.
+    #[serde(default)]
+    pub client: ClientSpec,
+}
+
+/// An HTTP client's policy: how long it waits for a response, and what it does then.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientSpec {
+    /// Give up on an attempt after this long; without it, wait for ever.
+    #[serde(default)]
+    pub timeout_ms: Option<f64>,
+    /// Attempts after the first, after a timeout or an error response.
+    #[serde(default)]
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each further one.
+    #[serde(default)]
+    pub backoff_ms: f64,
+    /// Add to each wait a random share of it (0 to 1), so that clients spread out.
+    #[serde(default)]
+    pub jitter: f64,
+    /// Send every attempt of one call with the same idempotency key; a server that has
+    /// finished that key answers again with its stored result instead of running the job.
+    #[serde(default)]
+    pub idempotency_key: bool,
 }
 
 /// One step of a job, run in order by the worker that holds the job.
@@ -297,7 +321,22 @@ pub struct Service {
     pub on_trigger: Vec<Action>,
     pub on_request: Vec<Action>,
     pub on_message: Vec<Action>,
+    pub client: Client,
 }
+
+/// A checked [`ClientSpec`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Client {
+    pub timeout: Option<SimDuration>,
+    pub retries: u32,
+    pub backoff: SimDuration,
+    /// Per thousand of the wait.
+    pub jitter_per_mille: u16,
+    pub idempotency_key: bool,
+}
+
+/// At most this many retries of one call.
+pub const MAX_RETRIES: u32 = 10;
 
 /// A resolved [`Step`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -478,6 +517,7 @@ impl Scenario {
                         on_trigger: steps("on_trigger", &s.on_trigger)?,
                         on_request: steps("on_request", &s.on_request)?,
                         on_message: steps("on_message", &s.on_message)?,
+                        client: client(&s.client, &format!("{f}.client"))?,
                     })
                 }
             };
@@ -624,6 +664,33 @@ impl Scenario {
             }
         })
     }
+}
+
+fn client(spec: &ClientSpec, f: &str) -> Result<Client, Error> {
+    let timeout = match spec.timeout_ms {
+        None => None,
+        Some(ms) => Some(
+            SimDuration::from_millis_f64(ms)
+                .filter(|d| *d > SimDuration::ZERO)
+                .ok_or_else(|| Error::new(format!("{f}.timeout_ms"), Problem::BadGap(ms)))?,
+        ),
+    };
+    if spec.retries > MAX_RETRIES {
+        return Err(Error::new(format!("{f}.retries"), Problem::OutOfRange(0, MAX_RETRIES)));
+    }
+    let backoff = SimDuration::from_millis_f64(spec.backoff_ms).ok_or_else(|| {
+        Error::new(format!("{f}.backoff_ms"), Problem::BadDuration(spec.backoff_ms))
+    })?;
+    if !(0.0..=1.0).contains(&spec.jitter) {
+        return Err(Error::new(format!("{f}.jitter"), Problem::BadShare(spec.jitter)));
+    }
+    Ok(Client {
+        timeout,
+        retries: spec.retries,
+        backoff,
+        jitter_per_mille: (spec.jitter * 1000.0).round() as u16,
+        idempotency_key: spec.idempotency_key,
+    })
 }
 
 /// Each node's queue names, empty for services.

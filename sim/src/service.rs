@@ -5,7 +5,11 @@
 //! worker runs the job's steps in order:
 //! - `work` holds the worker for the service's processing time;
 //! - `call` sends an HTTP request and holds the worker, blocked, until the response to that very
-//!   request arrives: however long it takes, the worker can do nothing else;
+//!   request arrives: however long it takes, the worker can do nothing else. With a timeout in
+//!   the service's client policy, the worker gives up on an attempt after that long, waits its
+//!   backoff (doubling, with jitter) and sends the request again, as many times as the policy
+//!   allows; a response to an attempt it gave up on arrives late and is discarded. Once every
+//!   attempt has failed, the job stops there: a request's job answers with an error;
 //! - `publish` hands a message to the broker and goes on at once: the broker's confirm comes
 //!   back later and nobody waits for it.
 //!
@@ -15,7 +19,7 @@
 //! The state here changes only through the handlers below, which get the input and return
 //! [`Command`]s; the engine applies them, drawing latencies and keeping the clock.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{Command, Ctx};
 use crate::scenario::{Action, LinkId, NodeId, QueueId, Service};
@@ -26,7 +30,7 @@ use crate::trace::{EventKind, JobId, MsgId, Payload};
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Origin {
     Trigger,
-    Request { msg: MsgId, from: NodeId, link: LinkId },
+    Request { msg: MsgId, from: NodeId, link: LinkId, key: Option<MsgId> },
     Delivery { broker: NodeId, link: LinkId, queue: QueueId, message: MsgId, tag: u64 },
 }
 
@@ -42,11 +46,22 @@ enum Slot {
     Busy { job: Job, step: usize, blocked: Option<Blocked> },
 }
 
-/// A worker that sent `request` at `since` and waits for its response.
+/// A worker in a call that began at `since`: waiting for the response to `request`, or, with
+/// `request` `None`, for its backoff before attempt `attempt`.
 #[derive(Clone, Copy, Debug)]
 struct Blocked {
-    request: MsgId,
+    request: Option<MsgId>,
     since: SimTime,
+    attempt: u32,
+    /// The call's first request: its idempotency key.
+    first: MsgId,
+}
+
+/// What a service knows of an idempotency key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyState {
+    Running,
+    Done { ok: bool },
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +71,8 @@ pub(crate) struct ServiceState {
     inbox: VecDeque<Job>,
     /// How many times the service has crashed: work scheduled before a crash is void.
     epoch: u32,
+    /// Idempotency keys of the requests it has taken, kept across crashes as a database would.
+    keys: BTreeMap<MsgId, KeyState>,
 }
 
 impl ServiceState {
@@ -65,6 +82,7 @@ impl ServiceState {
             slots: vec![Slot::Idle; spec.workers as usize],
             inbox: VecDeque::new(),
             epoch: 0,
+            keys: BTreeMap::new(),
         }
     }
 
@@ -87,8 +105,19 @@ impl ServiceState {
         lost
     }
 
-    /// A new job: a free worker takes it, or it waits in the inbox.
+    /// A new job: a free worker takes it, or it waits in the inbox. A request whose key the
+    /// service knows is answered at once instead, from what it stored.
     pub fn admit(&mut self, job: Job, spec: &Service, cx: &mut Ctx) {
+        if let Origin::Request { msg, from, link, key: Some(key) } = job.origin {
+            if let Some(&state) = self.keys.get(&key) {
+                let ok = state == (KeyState::Done { ok: true });
+                let stored = matches!(state, KeyState::Done { .. });
+                cx.note(EventKind::Replayed { node: self.node, request: msg, key, stored });
+                cx.send(self.node, from, link, Payload::HttpResponse { request: msg, ok });
+                return;
+            }
+            self.keys.insert(key, KeyState::Running);
+        }
         match self.slots.iter().position(|s| matches!(s, Slot::Idle)) {
             Some(worker) => self.start(worker, job, spec, cx),
             None => {
@@ -111,25 +140,134 @@ impl ServiceState {
         self.run(worker as usize, job, step + 1, spec, cx);
     }
 
-    /// A response arrived: it frees the worker blocked on its request, if any. A response
-    /// nobody waits for changes nothing, and the answer is `false`.
-    pub fn response(&mut self, request: MsgId, spec: &Service, cx: &mut Ctx) -> bool {
-        let found = self.slots.iter().enumerate().find_map(|(w, s)| match *s {
-            Slot::Busy { job, step, blocked: Some(b) } if b.request == request => {
+    /// The worker blocked on `request`, if any.
+    fn blocked_on(&self, request: MsgId) -> Option<(usize, Job, usize, Blocked)> {
+        self.slots.iter().enumerate().find_map(|(w, s)| match *s {
+            Slot::Busy { job, step, blocked: Some(b) } if b.request == Some(request) => {
                 Some((w, job, step, b))
             }
             _ => None,
-        });
-        let Some((worker, job, step, blocked)) = found else { return false };
+        })
+    }
+
+    /// A response arrived: it frees the worker blocked on its request, if any; an error
+    /// response counts as a failed attempt. A response nobody waits for changes nothing, and
+    /// the answer is `false`.
+    pub fn response(&mut self, request: MsgId, ok: bool, spec: &Service, cx: &mut Ctx) -> bool {
+        let Some((worker, job, step, blocked)) = self.blocked_on(request) else { return false };
         cx.note(EventKind::CallReturned {
             node: self.node,
             worker: worker as u32,
             job: job.id,
             request,
             waited: cx.now - blocked.since,
+            ok,
         });
-        self.run(worker, job, step + 1, spec, cx);
+        if ok {
+            self.run(worker, job, step + 1, spec, cx);
+        } else {
+            self.attempt_failed(worker, job, step, blocked, spec, cx);
+        }
         true
+    }
+
+    /// The timeout of `request` is up: if its worker still waits for it, the attempt failed.
+    pub fn timeout(&mut self, request: MsgId, spec: &Service, cx: &mut Ctx) {
+        let Some((worker, job, step, blocked)) = self.blocked_on(request) else { return };
+        cx.note(EventKind::CallTimedOut {
+            node: self.node,
+            worker: worker as u32,
+            job: job.id,
+            request,
+            attempt: blocked.attempt,
+        });
+        self.attempt_failed(worker, job, step, blocked, spec, cx);
+    }
+
+    /// An attempt failed: back off before the next one, or fail the call and stop the job.
+    fn attempt_failed(
+        &mut self,
+        worker: usize,
+        job: Job,
+        step: usize,
+        blocked: Blocked,
+        spec: &Service,
+        cx: &mut Ctx,
+    ) {
+        let w = worker as u32;
+        if blocked.attempt <= spec.client.retries {
+            let doubled =
+                spec.client.backoff.as_micros().saturating_mul(1 << (blocked.attempt - 1).min(20));
+            let waiting = Blocked { request: None, attempt: blocked.attempt + 1, ..blocked };
+            self.slots[worker] = Slot::Busy { job, step, blocked: Some(waiting) };
+            cx.order(Command::Backoff {
+                node: self.node,
+                worker: w,
+                job: job.id,
+                attempt: blocked.attempt + 1,
+                base: crate::time::SimDuration::from_micros(doubled),
+                jitter_per_mille: spec.client.jitter_per_mille,
+            });
+            return;
+        }
+        cx.note(EventKind::CallFailed {
+            node: self.node,
+            worker: w,
+            job: job.id,
+            attempts: blocked.attempt,
+        });
+        self.finish(worker, job, false, spec, cx);
+    }
+
+    /// The backoff is over: the worker sends the next attempt of its call.
+    pub fn retry(&mut self, worker: u32, spec: &Service, cx: &mut Ctx) {
+        let Some(Slot::Busy { job, step, blocked: Some(b) }) =
+            self.slots.get(worker as usize).copied()
+        else {
+            return;
+        };
+        if b.request.is_some() {
+            return;
+        }
+        self.call(worker as usize, job, step, b.since, b.attempt, Some(b.first), spec, cx);
+    }
+
+    /// Sends attempt `attempt` of the call at `step` and blocks the worker on it.
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        worker: usize,
+        job: Job,
+        step: usize,
+        since: SimTime,
+        attempt: u32,
+        first: Option<MsgId>,
+        spec: &Service,
+        cx: &mut Ctx,
+    ) {
+        let Some(&Action::Call { service, link }) = self.steps(job, spec).get(step) else {
+            debug_assert!(false, "a call at a step that is not one");
+            return;
+        };
+        let me = self.node;
+        // The key is the first request's id; the first request takes the next id.
+        let first_id = first.unwrap_or_else(|| cx.next_id());
+        let key = spec.client.idempotency_key.then_some(first_id);
+        let request = cx.send(me, service, link, Payload::HttpRequest { attempt, key });
+        let blocked = Blocked { request: Some(request), since, attempt, first: first_id };
+        self.slots[worker] = Slot::Busy { job, step, blocked: Some(blocked) };
+        cx.note(EventKind::CallBlocked { node: me, worker: worker as u32, job: job.id, request });
+        if let Some(after) = spec.client.timeout {
+            cx.order(Command::Timeout { node: me, request, after });
+        }
+    }
+
+    fn steps<'s>(&self, job: Job, spec: &'s Service) -> &'s [Action] {
+        match job.origin {
+            Origin::Trigger => &spec.on_trigger,
+            Origin::Request { .. } => &spec.on_request,
+            Origin::Delivery { .. } => &spec.on_message,
+        }
     }
 
     fn start(&mut self, worker: usize, job: Job, spec: &Service, cx: &mut Ctx) {
@@ -141,11 +279,7 @@ impl ServiceState {
     fn run(&mut self, worker: usize, job: Job, mut step: usize, spec: &Service, cx: &mut Ctx) {
         let me = self.node;
         let w = worker as u32;
-        let steps = match job.origin {
-            Origin::Trigger => &spec.on_trigger,
-            Origin::Request { .. } => &spec.on_request,
-            Origin::Delivery { .. } => &spec.on_message,
-        };
+        let steps = self.steps(job, spec);
 
         while let Some(action) = steps.get(step) {
             match *action {
@@ -154,11 +288,8 @@ impl ServiceState {
                     cx.order(Command::Work { node: me, worker: w, job: job.id });
                     return;
                 }
-                Action::Call { service, link } => {
-                    let request = cx.send(me, service, link, Payload::HttpRequest);
-                    let blocked = Blocked { request, since: cx.now };
-                    self.slots[worker] = Slot::Busy { job, step, blocked: Some(blocked) };
-                    cx.note(EventKind::CallBlocked { node: me, worker: w, job: job.id, request });
+                Action::Call { .. } => {
+                    self.call(worker, job, step, cx.now, 1, None, spec, cx);
                     return;
                 }
                 Action::Publish { queue, link } => {
@@ -168,17 +299,28 @@ impl ServiceState {
             }
         }
 
-        // Every step is done: pay what the job owes, then take the next one.
+        self.finish(worker, job, true, spec, cx);
+    }
+
+    /// The job ends, well or not: pay what it owes, then take the next one.
+    fn finish(&mut self, worker: usize, job: Job, ok: bool, spec: &Service, cx: &mut Ctx) {
+        let me = self.node;
+        let w = worker as u32;
         match job.origin {
             Origin::Trigger => {}
-            Origin::Request { msg, from, link } => {
-                cx.send(me, from, link, Payload::HttpResponse { request: msg });
+            Origin::Request { msg, from, link, key } => {
+                if let Some(key) = key {
+                    self.keys.insert(key, KeyState::Done { ok });
+                }
+                cx.send(me, from, link, Payload::HttpResponse { request: msg, ok });
             }
+            // FIXME: a delivery whose job failed is acked all the same, as if handled; a nack,
+            // a requeue and a dead-letter queue come with the broker's delivery options.
             Origin::Delivery { broker, link, queue, message, tag, .. } => {
                 cx.send(me, broker, link, Payload::Ack { queue, message, tag });
             }
         }
-        cx.note(EventKind::JobDone { node: me, worker: w, job: job.id });
+        cx.note(EventKind::JobDone { node: me, worker: w, job: job.id, failed: !ok });
         self.slots[worker] = Slot::Idle;
         if let Some(next) = self.inbox.pop_front() {
             self.start(worker, next, spec, cx);

@@ -22,34 +22,22 @@ pub struct JobId(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
-    HttpRequest,
-    /// The answer to the request with this id.
-    HttpResponse {
-        request: MsgId,
-    },
+    /// Attempt `attempt` (1 for the first) of a call; `key` is the idempotency key, the id of
+    /// the call's first request, when the client sends one.
+    HttpRequest { attempt: u32, key: Option<MsgId> },
+    /// The answer to the request with this id: `ok`, or an error (the server's job failed, or
+    /// it refused a key whose first request is still running).
+    HttpResponse { request: MsgId, ok: bool },
     /// A message handed to a broker queue; its envelope id is the message's id from here on.
-    Publish {
-        queue: QueueId,
-    },
+    Publish { queue: QueueId },
     /// The broker's word that it has stored the publish with this id. It says nothing of any
     /// consumer.
-    Confirm {
-        publish: MsgId,
-    },
+    Confirm { publish: MsgId },
     /// The broker hands the message (the id of its publish) to the queue's consumer;
     /// `redelivered` when it had handed it out before without an ack.
-    Deliver {
-        queue: QueueId,
-        message: MsgId,
-        tag: u64,
-        redelivered: bool,
-    },
+    Deliver { queue: QueueId, message: MsgId, tag: u64, redelivered: bool },
     /// The consumer is done with the delivery `tag`; the broker may forget the message.
-    Ack {
-        queue: QueueId,
-        message: MsgId,
-        tag: u64,
-    },
+    Ack { queue: QueueId, message: MsgId, tag: u64 },
 }
 
 /// Why an envelope never reached its destination.
@@ -136,19 +124,54 @@ pub enum EventKind {
         job: JobId,
         request: MsgId,
     },
-    /// The response arrived; the worker was blocked for `waited`.
+    /// The response arrived; the worker was blocked for `waited` since the call began (all
+    /// its attempts). `ok` false: an error response, a failed attempt.
     CallReturned {
         node: NodeId,
         worker: u32,
         job: JobId,
         request: MsgId,
         waited: SimDuration,
+        ok: bool,
     },
-    /// The worker finished every step; its response or ack, if any, is on its way.
+    /// The worker finished the job; its response or ack, if any, is on its way. `failed`:
+    /// a call of the job failed, so it stopped there, and a request's response is an error.
     JobDone {
         node: NodeId,
         worker: u32,
         job: JobId,
+        failed: bool,
+    },
+    /// The worker gave up waiting for the response to `request`, its `attempt`th.
+    CallTimedOut {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        request: MsgId,
+        attempt: u32,
+    },
+    /// The worker waits `wait` (backoff, with its jitter) before attempt `attempt`.
+    CallBackoff {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        attempt: u32,
+        wait: SimDuration,
+    },
+    /// The call failed for good: every attempt timed out or was answered with an error.
+    CallFailed {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        attempts: u32,
+    },
+    /// A request with a key the service has seen: answered with the stored result (`ok`), or
+    /// refused because the key's first request is still running, without running the job.
+    Replayed {
+        node: NodeId,
+        request: MsgId,
+        key: MsgId,
+        stored: bool,
     },
     /// The broker stored a published message; `ready` messages now wait in the queue.
     Enqueued {

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callflow_sim::scenario::{Arrivals, Disruption, LatencySpec, NodeSpec, Step, WorkloadSpec};
+use callflow_sim::scenario::{
+    Arrivals, ClientSpec, Disruption, LatencySpec, NodeSpec, Step, WorkloadSpec,
+};
 use callflow_sim::trace::DropReason;
 use callflow_sim::{
     figures, Event, EventKind, LinkId, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration,
@@ -184,7 +186,7 @@ fn trace_hash_is_the_same_everywhere() {
     let sim = run(&random_hybrid(7), &[0, 5, 10, 400, 401, 2000]);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 184);
-    assert_eq!(fnv1a(json.as_bytes()), 17_024_340_489_596_614_024);
+    assert_eq!(fnv1a(json.as_bytes()), 13_203_568_793_350_088_092);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -227,6 +229,18 @@ fn invariants_hold_at_every_step_under_random_faults() {
                 LatencySpec::Exponential { mean_ms: 50.0 },
             );
             s.seed = seed;
+            // Callers that give up, retry with jitter, and on odd seeds send keys.
+            for n in &mut s.nodes {
+                if let NodeSpec::Service(svc) = n {
+                    svc.client = ClientSpec {
+                        timeout_ms: Some(150.0),
+                        retries: 2,
+                        backoff_ms: 50.0,
+                        jitter: 0.5,
+                        idempotency_key: seed % 2 == 1,
+                    };
+                }
+            }
             let mut sim = Sim::new(&s).unwrap();
             let a = node(&sim, "a");
             let nodes = sim.model().nodes.len() as u64;
@@ -306,7 +320,7 @@ fn a_single_worker_caller_starts_no_other_call_while_blocked() {
     let mut calls = 0;
     for e in events(&sim) {
         match e.kind {
-            EventKind::Sent { from, payload: Payload::HttpRequest, .. } if from == a => {
+            EventKind::Sent { from, payload: Payload::HttpRequest { .. }, .. } if from == a => {
                 assert!(!blocked, "a second request left while A was blocked");
                 calls += 1;
             }
@@ -689,7 +703,7 @@ fn a_workload_run_hashes_the_same_everywhere() {
     sim.run_until_idle(100_000);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 816);
-    assert_eq!(fnv1a(json.as_bytes()), 10_000_073_041_016_753_472);
+    assert_eq!(fnv1a(json.as_bytes()), 4_029_873_323_509_599_488);
 }
 
 /// The kinds of the events of a run, in order, from `from` on, as short names.
@@ -916,4 +930,171 @@ fn faults_in_a_scenario_strike_at_their_times_and_bad_ones_name_the_field() {
     let mut s = figures::hybrid();
     s.faults = vec![FaultSpec { at_ms: f64::NAN, fault: Fault::Crash { node: "c".into() } }];
     assert_eq!(Sim::new(&s).unwrap_err().field(), "faults[0].at_ms");
+}
+
+/// Figure 1 with A's client set to `client` and B's work at `b_ms`.
+fn calls_with(client: ClientSpec, b_ms: f64) -> Sim {
+    let mut s = figures::request_response();
+    set_processing(&mut s, "b", b_ms);
+    first_service(&mut s).client = client;
+    let mut sim = Sim::new(&s).unwrap();
+    sim.trigger(node(&sim, "a")).unwrap();
+    sim.run_until_idle(10_000);
+    sim
+}
+
+fn count(sim: &Sim, f: impl Fn(&EventKind) -> bool) -> usize {
+    sim.trace().since(0).filter(|e| f(&e.kind)).count()
+}
+
+fn at_of(sim: &Sim, f: impl Fn(&EventKind) -> bool) -> Vec<SimTime> {
+    sim.trace().since(0).filter(|e| f(&e.kind)).map(|e| e.at).collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_caller_that_times_out_retries_with_backoff_and_the_server_runs_every_attempt() {
+    let client = ClientSpec {
+        timeout_ms: Some(300.0),
+        retries: 2,
+        backoff_ms: 100.0,
+        jitter: 0.0,
+        idempotency_key: false,
+    };
+    let sim = calls_with(client, 400.0);
+    let b = NodeId(1);
+    // Attempts at 0, 400 (300 + 100) and 900 (700 + 200); each times out 300 ms later.
+    let sent =
+        at_of(&sim, |k| matches!(k, EventKind::Sent { payload: Payload::HttpRequest { .. }, .. }));
+    assert_eq!(sent, [ms(0), ms(400), ms(900)]);
+    let timed_out = at_of(&sim, |k| matches!(k, EventKind::CallTimedOut { .. }));
+    assert_eq!(timed_out, [ms(300), ms(700), ms(1_200)]);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::CallFailed { attempts: 3, .. })), 1);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::JobDone { failed: true, .. })), 1);
+    // The server never knew: it did the work of every attempt, and every answer came late.
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 3);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Discarded { .. })), 3);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_an_idempotency_key_the_server_works_once_and_answers_again_from_its_store() {
+    let client = ClientSpec {
+        timeout_ms: Some(250.0),
+        retries: 3,
+        backoff_ms: 100.0,
+        jitter: 0.0,
+        idempotency_key: true,
+    };
+    let sim = calls_with(client, 400.0);
+    let b = NodeId(1);
+    // Attempt 1 at 0 runs on B until 460. Attempt 2 (350) finds the key running: an error at
+    // 470. Attempt 3 (470 + 200) finds it done: the stored answer, back at 790.
+    let replays: Vec<bool> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Replayed { stored, .. } => Some(stored),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replays, [false, true]);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+    let returned: Vec<(SimTime, bool)> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::CallReturned { ok, .. } => Some((e.at, ok)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(returned, [(ms(470), false), (ms(790), true)]);
+    assert_eq!(
+        count(&sim, |k| matches!(k, EventKind::Discarded { .. })),
+        1,
+        "attempt 1's late answer"
+    );
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::JobDone { failed: true, .. })), 0);
+    // Every attempt carried the first request's id as its key.
+    let keys: Vec<Option<MsgId>> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent { msg, payload: Payload::HttpRequest { key, attempt }, .. } => {
+                assert!(attempt >= 1);
+                Some(key.map(|k| MsgId(msg.0 - k.0)).and(key))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| *k == keys[0] && k.is_some()));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn without_a_key_a_retried_call_runs_twice_downstream() {
+    let client = ClientSpec {
+        timeout_ms: Some(250.0),
+        retries: 3,
+        backoff_ms: 100.0,
+        jitter: 0.0,
+        idempotency_key: false,
+    };
+    let sim = calls_with(client, 400.0);
+    let works =
+        count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == NodeId(1)));
+    assert!(works >= 2, "B did the work {works} times for one call");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn jitter_spreads_the_backoff_within_its_share_and_a_timeout_frees_a_caller_whose_request_was_lost()
+{
+    let client = ClientSpec {
+        timeout_ms: Some(100.0),
+        retries: 4,
+        backoff_ms: 80.0,
+        jitter: 0.5,
+        idempotency_key: false,
+    };
+    let mut waits = Vec::new();
+    for seed in 0..20 {
+        let mut s = figures::request_response();
+        s.seed = seed;
+        first_service(&mut s).client = client.clone();
+        let mut sim = Sim::new(&s).unwrap();
+        sim.disrupt(Disruption::LinkLoss(LinkId(0), 1000)).unwrap();
+        sim.trigger(node(&sim, "a")).unwrap();
+        sim.run_until_idle(10_000);
+        assert!(sim.next_due().is_none());
+        assert_eq!(count(&sim, |k| matches!(k, EventKind::CallFailed { attempts: 5, .. })), 1);
+        for e in sim.trace().since(0) {
+            if let EventKind::CallBackoff { attempt, wait, .. } = e.kind {
+                let base = 80_000u64 << (attempt - 2);
+                let us = wait.as_micros();
+                assert!((base..=base + base / 2).contains(&us), "attempt {attempt}: {us} µs");
+                waits.push(us);
+            }
+        }
+    }
+    waits.sort_unstable();
+    waits.dedup();
+    assert!(waits.len() > 40, "the jitter draws differ: {} distinct waits", waits.len());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_bad_client_policy_names_the_field() {
+    let bad = |client: ClientSpec| {
+        let mut s = figures::request_response();
+        first_service(&mut s).client = client;
+        Sim::new(&s).unwrap_err()
+    };
+    let d = ClientSpec::default();
+    assert_eq!(
+        bad(ClientSpec { timeout_ms: Some(0.0), ..d.clone() }).field(),
+        "nodes[0].client.timeout_ms"
+    );
+    assert_eq!(bad(ClientSpec { retries: 11, ..d.clone() }).field(), "nodes[0].client.retries");
+    assert_eq!(
+        bad(ClientSpec { backoff_ms: -1.0, ..d.clone() }).field(),
+        "nodes[0].client.backoff_ms"
+    );
+    assert_eq!(bad(ClientSpec { jitter: 2.0, ..d }).problem(), &Problem::BadShare(2.0));
 }

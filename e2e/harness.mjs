@@ -7,9 +7,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serveDir } from '../scripts/serve.mjs';
-import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, normalize, sep } from 'node:path';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // CALLFLOW_DIST points the tests at another build (default: the repo's dist/).
@@ -88,68 +85,4 @@ export async function screenshot(page, name) {
 
 // Some tests need more than dist/ at the root: a fixture page beside a copy of the app in a
 // folder, a build served under a sub-path, a library from node_modules.
-
-const MOUNT_TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/**
- * Serves several folders on one 127.0.0.1 server at a free port: `mounts` maps a URL prefix
- * ending in '/' (such as '/callflow/') to a folder; the longest matching prefix wins. A path
- * that names a folder gets its index.html. Returns { url, close } where url ends in '/'.
- */
-export async function serveMounts(mounts) {
-  const table = Object.entries(mounts)
-    .map(([prefix, dir]) => [prefix, resolve(dir)])
-    .sort((x, y) => y[0].length - x[0].length);
-  const fileFor = (urlPath) => {
-    let path;
-    try {
-      path = decodeURIComponent(urlPath.split('?')[0]);
-    } catch {
-      return null;
-    }
-    const found = table.find(([prefix]) => path.startsWith(prefix));
-    if (!found) return null;
-    const [prefix, root] = found;
-    const file = resolve(root, '.' + normalize('/' + path.slice(prefix.length)));
-    return file === root || file.startsWith(root + sep) ? file : null;
-  };
-  const server = createServer(async (req, res) => {
-    let file = fileFor(req.url ?? '/');
-    try {
-      if (file === null) throw new Error('not served');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, {
-        'content-type': MOUNT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  await new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', ok);
-  });
-  return {
-    url: `http://127.0.0.1:${server.address().port}/`,
-    close: () =>
-      new Promise((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
-}
+export { serveMounts } from '../scripts/serve.mjs';

@@ -1,6 +1,6 @@
-// A static file server for the built dist/, bound to 127.0.0.1 only, with the right MIME type
-// for .wasm. `node scripts/serve.mjs DIR PORT` serves until stopped; the e2e tests import
-// serveDir and use a free port.
+// A static file server, bound to 127.0.0.1 only, with the right MIME type for .wasm.
+// `node scripts/serve.mjs DIR PORT` serves DIR until stopped; the e2e tests import serveDir,
+// or serveMounts for several folders under their own URL prefixes, on a free port.
 
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -17,31 +17,37 @@ const MIME = {
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
   '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Maps a request path to a file under `root`, or null if it escapes it. */
-function fileFor(root, urlPath) {
-  let path;
-  try {
-    path = decodeURIComponent(urlPath.split('?')[0]);
-  } catch {
-    return null;
-  }
-  const file = resolve(root, '.' + normalize('/' + path));
-  return file === root || file.startsWith(root + sep) ? file : null;
-}
-
 /**
- * Serves `dir` on 127.0.0.1 at `port` (0: any free port).
+ * Serves several folders on one 127.0.0.1 server at `port` (0: any free port): `mounts` maps
+ * a URL prefix ending in '/' (such as '/callflow/') to a folder; the longest matching prefix
+ * wins. A path that names a folder gets its index.html; nothing outside the folders is served.
  * Returns { url, close } where url ends in '/'.
  */
-export async function serveDir(dir, port = 0) {
-  const root = resolve(dir);
-  const server = createServer(async (req, res) => {
-    let file = fileFor(root, req.url ?? '/');
+export async function serveMounts(mounts, port = 0) {
+  const table = Object.entries(mounts)
+    .map(([prefix, dir]) => [prefix, resolve(dir)])
+    .sort((x, y) => y[0].length - x[0].length);
+  const fileFor = (urlPath) => {
+    let path;
     try {
-      if (file === null) throw new Error('outside root');
+      path = decodeURIComponent(urlPath.split('?')[0]);
+    } catch {
+      return null;
+    }
+    const found = table.find(([prefix]) => path.startsWith(prefix));
+    if (!found) return null;
+    const [prefix, root] = found;
+    const file = resolve(root, '.' + normalize('/' + path.slice(prefix.length)));
+    return file === root || file.startsWith(root + sep) ? file : null;
+  };
+  const server = createServer(async (req, res) => {
+    let file = fileFor(req.url ?? '/');
+    try {
+      if (file === null) throw new Error('not served');
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       res.writeHead(200, {
@@ -67,6 +73,9 @@ export async function serveDir(dir, port = 0) {
       }),
   };
 }
+
+/** Serves `dir` at the root, on 127.0.0.1 at `port` (0: any free port). */
+export const serveDir = (dir, port = 0) => serveMounts({ '/': dir }, port);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [dir = 'dist', port = '8080'] = process.argv.slice(2);

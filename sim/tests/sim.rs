@@ -133,6 +133,17 @@ fn step_checked(sim: &mut Sim, max: usize) -> Checker {
     c
 }
 
+/// `fig` with every latency and processing time drawn at random, and `seed`.
+fn drawn_at_random(fig: Scenario, seed: u64) -> Scenario {
+    let mut s = with_latencies(
+        fig,
+        LatencySpec::Exponential { mean_ms: 20.0 },
+        LatencySpec::Exponential { mean_ms: 50.0 },
+    );
+    s.seed = seed;
+    s
+}
+
 fn with_latencies(mut s: Scenario, link: LatencySpec, work: LatencySpec) -> Scenario {
     for l in &mut s.links {
         l.latency = link;
@@ -193,12 +204,7 @@ fn trace_hash_is_the_same_everywhere() {
 fn invariants_hold_at_every_step_on_many_seeds() {
     for seed in 0..40 {
         for fig in [figures::request_response(), figures::broker(), figures::hybrid()] {
-            let mut s = with_latencies(
-                fig,
-                LatencySpec::Exponential { mean_ms: 20.0 },
-                LatencySpec::Exponential { mean_ms: 50.0 },
-            );
-            s.seed = seed;
+            let s = drawn_at_random(fig, seed);
             let mut sim = Sim::new(&s).unwrap();
             let a = node(&sim, "a");
             let mut c = Checker::default();
@@ -223,12 +229,7 @@ fn invariants_hold_at_every_step_under_random_faults() {
     let mut drops = BTreeMap::new();
     for seed in 0..40 {
         for fig in [figures::request_response(), figures::broker(), figures::hybrid()] {
-            let mut s = with_latencies(
-                fig,
-                LatencySpec::Exponential { mean_ms: 20.0 },
-                LatencySpec::Exponential { mean_ms: 50.0 },
-            );
-            s.seed = seed;
+            let mut s = drawn_at_random(fig, seed);
             // Callers that give up, retry with jitter, and on odd seeds send keys.
             for n in &mut s.nodes {
                 if let NodeSpec::Service(svc) = n {

@@ -72,7 +72,12 @@ pub fn mermaid(p: &Playback) -> String {
                         let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
                         ("-)", format!("publish m{} to {}", msg.0, mermaid_text(q)))
                     }
-                    Payload::Confirm { publish } => ("--)", format!("confirm m{}", publish.0)),
+                    Payload::Confirm { publish, ok: true } => {
+                        ("--)", format!("confirm m{}", publish.0))
+                    }
+                    Payload::Confirm { publish, ok: false } => {
+                        ("--)", format!("refused m{}, queue full", publish.0))
+                    }
                     Payload::Deliver { message, .. } => ("-)", format!("deliver m{}", message.0)),
                     Payload::Ack { message, .. } => ("--)", format!("ack m{}", message.0)),
                 };
@@ -140,6 +145,19 @@ pub fn mermaid(p: &Playback) -> String {
                 let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
                 format!(
                     "Note over {}: {at} m{} back in {}",
+                    id(queue.broker),
+                    message.0,
+                    mermaid_text(q)
+                )
+            }
+            EventKind::Overflowed { queue, message, dropped_oldest } => {
+                let what = if *dropped_oldest { "dropped, the oldest" } else { "refused" };
+                format!("Note over {}: {at} m{} {what}, queue full", id(queue.broker), message.0)
+            }
+            EventKind::DeadLettered { queue, message, to, deliveries } => {
+                let q = model.queue(*to).map_or("?", |q| q.name.as_str());
+                format!(
+                    "Note over {}: {at} m{} to {} after {deliveries} deliveries",
                     id(queue.broker),
                     message.0,
                     mermaid_text(q)

@@ -151,6 +151,11 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     s(from),
                     consumer(model, queue)
                 ),
+                Payload::Confirm { ok: false, .. } => format!(
+                    "The broker refused {}'s message: the queue is full. The message is lost unless {} sends it again.",
+                    s(to),
+                    s(to)
+                ),
                 Payload::Confirm { .. } => format!(
                     "The broker confirmed to {} that it has the message; a confirm says nothing about any consumer.",
                     s(to)
@@ -222,6 +227,16 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         EventKind::Requeued { queue, .. } => format!(
             "The broker took back a message that was delivered but never acked: it waits in “{}” again.",
             queue_name(model, queue)
+        ),
+        EventKind::Overflowed { queue, dropped_oldest: true, .. } => format!(
+            "“{}” is full: the broker dropped its oldest waiting message to make room.",
+            queue_name(model, queue)
+        ),
+        EventKind::Overflowed { .. } => return None,
+        EventKind::DeadLettered { queue, to, deliveries, .. } => format!(
+            "The broker gave up on a message after {deliveries} deliveries without an ack and moved it from “{}” to “{}”.",
+            queue_name(model, queue),
+            queue_name(model, to)
         ),
         EventKind::Slowed { node, percent } => {
             format!("{}'s work now takes {percent} % of its processing time.", s(node))

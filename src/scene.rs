@@ -80,6 +80,12 @@ impl Scene {
             EventKind::JobLost { node, job } => {
                 self.node(node).inbox.remove(&job);
             }
+            EventKind::Overflowed { queue, message, .. } => {
+                self.queues.entry(queue).or_default().ready.retain(|m| *m != message);
+            }
+            EventKind::DeadLettered { queue, message, .. } => {
+                self.queues.entry(queue).or_default().unacked.retain(|m| *m != message);
+            }
             EventKind::Requeued { queue, message, .. } => {
                 let q = self.queues.entry(queue).or_default();
                 q.unacked.retain(|m| *m != message);

@@ -11,13 +11,18 @@
 //!   again, in their order, and go out again marked as redelivered, with the same id. A
 //!   queue whose consumer is down delivers nothing until it recovers.
 //!
+//! - A queue may be bounded: when full, it refuses a new message (the publisher's confirm is
+//!   negative) or drops its oldest waiting one, and says so. A queue may send a message that
+//!   was delivered a given number of times without an ack to a dead-letter queue instead of
+//!   delivering it again.
+//!
 //! # Limitations
 //! The broker itself takes no time; one consumer per queue; no exchanges.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::Ctx;
-use crate::scenario::{Broker, LinkId, NodeId, QueueId};
+use crate::scenario::{Broker, LinkId, NodeId, Overflow, QueueId};
 use crate::trace::{EventKind, MsgId, Payload};
 
 #[derive(Clone, Debug, Default)]
@@ -29,6 +34,8 @@ struct QueueState {
     next_tag: u64,
     /// The consumer is down: deliver nothing.
     paused: bool,
+    /// How many times each message held here went out.
+    deliveries: BTreeMap<MsgId, u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -52,11 +59,29 @@ impl BrokerState {
         spec: &Broker,
         cx: &mut Ctx,
     ) {
+        let def = &spec.queues[queue.index as usize];
         let q = &mut self.queues[queue.index as usize];
+        if def.max_length.is_some_and(|max| q.ready.len() >= max as usize) {
+            match def.overflow {
+                Overflow::RejectPublish => {
+                    cx.note(EventKind::Overflowed { queue, message: msg, dropped_oldest: false });
+                    cx.send(self.node, from, link, Payload::Confirm { publish: msg, ok: false });
+                    return;
+                }
+                Overflow::DropOldest => {
+                    if let Some((oldest, _)) = q.ready.pop_front() {
+                        q.deliveries.remove(&oldest);
+                        let e =
+                            EventKind::Overflowed { queue, message: oldest, dropped_oldest: true };
+                        cx.note(e);
+                    }
+                }
+            }
+        }
         q.ready.push_back((msg, false));
         let ready = q.ready.len() as u32;
         cx.note(EventKind::Enqueued { queue, message: msg, ready });
-        cx.send(self.node, from, link, Payload::Confirm { publish: msg });
+        cx.send(self.node, from, link, Payload::Confirm { publish: msg, ok: true });
         self.dispatch(queue, spec, cx);
     }
 
@@ -66,25 +91,53 @@ impl BrokerState {
         let q = &mut self.queues[queue.index as usize];
         let Some(at) = q.unacked.iter().position(|&(t, _)| t == tag) else { return false };
         let (_, message) = q.unacked.remove(at);
+        q.deliveries.remove(&message);
         cx.note(EventKind::Acked { queue, message, tag });
         self.dispatch(queue, spec, cx);
         true
     }
 
-    /// Takes back every unacked delivery of `queue`, to the front of the queue in its order.
-    fn requeue(&mut self, queue: QueueId, cx: &mut Ctx) {
+    /// Takes back every unacked delivery of `queue`, to the front of the queue in its order;
+    /// one delivered as often as the dead-letter rule allows goes to the dead-letter queue.
+    /// Returns the dead-letter queue if anything went there.
+    fn requeue(&mut self, queue: QueueId, spec: &Broker, cx: &mut Ctx) -> Option<QueueId> {
+        let rule = spec.queues[queue.index as usize].dead_letter;
         let q = &mut self.queues[queue.index as usize];
-        for (tag, message) in q.unacked.drain(..).rev() {
-            q.ready.push_front((message, true));
-            cx.note(EventKind::Requeued { queue, message, tag });
+        let taken: Vec<(u64, MsgId)> = q.unacked.drain(..).collect();
+        let mut dead = Vec::new();
+        for &(tag, message) in taken.iter().rev() {
+            let times = q.deliveries.get(&message).copied().unwrap_or(0);
+            match rule {
+                Some((to, after)) if times >= after => {
+                    q.deliveries.remove(&message);
+                    dead.push((message, to, times));
+                }
+                _ => {
+                    q.ready.push_front((message, true));
+                    cx.note(EventKind::Requeued { queue, message, tag });
+                }
+            }
         }
+        let mut to_queue = None;
+        for (message, to, deliveries) in dead.into_iter().rev() {
+            let to = QueueId { broker: self.node, index: to };
+            cx.note(EventKind::DeadLettered { queue, message, to, deliveries });
+            let d = &mut self.queues[to.index as usize];
+            d.ready.push_back((message, false));
+            let ready = d.ready.len() as u32;
+            cx.note(EventKind::Enqueued { queue: to, message, ready });
+            to_queue = Some(to);
+        }
+        to_queue
     }
 
     /// The consumer of these queues crashed: take back what it held, deliver nothing more.
-    pub fn consumer_down(&mut self, queues: &[QueueId], cx: &mut Ctx) {
+    pub fn consumer_down(&mut self, queues: &[QueueId], spec: &Broker, cx: &mut Ctx) {
         for &q in queues {
-            self.requeue(q, cx);
             self.queues[q.index as usize].paused = true;
+            if let Some(dead) = self.requeue(q, spec, cx) {
+                self.dispatch(dead, spec, cx);
+            }
         }
     }
 
@@ -100,9 +153,9 @@ impl BrokerState {
 
     /// The broker crashed: its consumers' channels are gone, so every unacked delivery is
     /// taken back; the stored messages survive.
-    pub fn crash(&mut self, cx: &mut Ctx) {
+    pub fn crash(&mut self, spec: &Broker, cx: &mut Ctx) {
         for index in 0..self.queues.len() {
-            self.requeue(QueueId { broker: self.node, index: index as u16 }, cx);
+            self.requeue(QueueId { broker: self.node, index: index as u16 }, spec, cx);
         }
     }
 
@@ -121,6 +174,7 @@ impl BrokerState {
             let tag = q.next_tag;
             q.next_tag += 1;
             q.unacked.push((tag, message));
+            *q.deliveries.entry(message).or_insert(0) += 1;
             let ready = q.ready.len() as u32;
             cx.note(EventKind::Dequeued { queue, message, tag, ready });
             let payload = Payload::Deliver { queue, message, tag, redelivered };

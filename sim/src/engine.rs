@@ -12,8 +12,8 @@ use crate::broker::BrokerState;
 use crate::error::{Error, Problem};
 use crate::rng::Rng;
 use crate::scenario::{
-    Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Scenario, Service,
-    MAX_SLOW_PERCENT,
+    AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Scenario,
+    Service, MAX_SLOW_PERCENT,
 };
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
@@ -331,11 +331,11 @@ impl Sim {
                 }
                 // The broker sees its consumer's channel close and takes back what it held.
                 for (broker, queues) in self.consumed_by(n) {
-                    self.with_broker(broker, |b, _, cx| b.consumer_down(&queues, cx));
+                    self.with_broker(broker, |b, spec, cx| b.consumer_down(&queues, spec, cx));
                 }
             }
             NodeState::Broker(_) => {
-                self.with_broker(n, |b, _, cx| b.crash(cx));
+                self.with_broker(n, |b, spec, cx| b.crash(spec, cx));
             }
         }
     }
@@ -579,8 +579,23 @@ impl Sim {
                 .with_service(env.to, |s, spec, cx| s.response(request, ok, spec, cx))
                 .unwrap_or(false),
             Payload::Deliver { queue, message, tag, .. } => {
-                let origin =
-                    Origin::Delivery { broker: env.from, link: env.link, queue, message, tag };
+                // With ack on receipt the consumer acks now, before any work: a crash later
+                // loses the message.
+                let acked = self.model.queue(queue).is_some_and(|q| q.ack == AckMode::OnReceipt);
+                if acked {
+                    let (from, to, link) = (env.to, env.from, env.link);
+                    self.with_service(env.to, |_, _, cx| {
+                        cx.send(from, to, link, Payload::Ack { queue, message, tag });
+                    });
+                }
+                let origin = Origin::Delivery {
+                    broker: env.from,
+                    link: env.link,
+                    queue,
+                    message,
+                    tag,
+                    acked,
+                };
                 let job = self.new_job(origin);
                 self.admit(env.to, job);
                 true

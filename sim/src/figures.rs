@@ -137,7 +137,12 @@ fn queue_broker(queue: &str, consumer: &str) -> NodeSpec {
     NodeSpec::Broker(BrokerSpec {
         id: "broker".into(),
         label: "Message broker".into(),
-        queues: vec![QueueSpec { name: queue.into(), consumer: consumer.into(), prefetch: 1 }],
+        queues: vec![QueueSpec {
+            name: queue.into(),
+            consumer: consumer.into(),
+            prefetch: 1,
+            ..QueueSpec::default()
+        }],
     })
 }
 

@@ -158,12 +158,53 @@ pub struct BrokerSpec {
 }
 
 /// A named queue with the one consumer it delivers to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueSpec {
     pub name: String,
     pub consumer: String,
     /// How many delivered but unacknowledged messages the consumer may hold.
     pub prefetch: u32,
+    /// At most this many messages wait in the queue; without it, any number.
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// What a full queue does with one more.
+    #[serde(default)]
+    pub overflow: Overflow,
+    /// When the consumer acks.
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Where a message goes after this many deliveries without an ack, instead of a further
+    /// one: a queue of the same broker.
+    #[serde(default)]
+    pub dead_letter: Option<DeadLetterSpec>,
+}
+
+/// What a full queue does with one more message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Refuse the new message: the publisher gets a negative confirm.
+    #[default]
+    RejectPublish,
+    /// Drop the oldest waiting message to make room.
+    DropOldest,
+}
+
+/// When a consumer acks a delivery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// After its job is done: a crash before then means the message comes again.
+    #[default]
+    AfterWork,
+    /// As soon as the delivery arrives: a crash during the job loses the message.
+    OnReceipt,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetterSpec {
+    pub queue: String,
+    pub after_deliveries: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -358,6 +399,11 @@ pub struct Queue {
     /// The link the broker delivers over.
     pub link: LinkId,
     pub prefetch: u32,
+    pub max_length: Option<u32>,
+    pub overflow: Overflow,
+    pub ack: AckMode,
+    /// The index of the dead-letter queue in the same broker, and after how many deliveries.
+    pub dead_letter: Option<(u16, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -470,11 +516,40 @@ impl Scenario {
                     consumer,
                     Protocol::Amqp,
                 )?;
+                if spec.max_length == Some(0) {
+                    return Err(Error::new(
+                        format!("{f}.max_length"),
+                        Problem::OutOfRange(1, u32::MAX),
+                    ));
+                }
+                let dead_letter = match &spec.dead_letter {
+                    None => None,
+                    Some(d) => {
+                        let index = b.queues.iter().position(|o| o.name == d.queue);
+                        let index = index.filter(|&k| k != q).ok_or_else(|| {
+                            Error::new(
+                                format!("{f}.dead_letter.queue"),
+                                Problem::UnknownQueue(d.queue.clone()),
+                            )
+                        })?;
+                        if d.after_deliveries == 0 {
+                            return Err(Error::new(
+                                format!("{f}.dead_letter.after_deliveries"),
+                                Problem::OutOfRange(1, u32::MAX),
+                            ));
+                        }
+                        Some((index as u16, d.after_deliveries))
+                    }
+                };
                 queues[i].push(Queue {
                     name: spec.name.clone(),
                     consumer,
                     link,
                     prefetch: spec.prefetch,
+                    max_length: spec.max_length,
+                    overflow: spec.overflow,
+                    ack: spec.ack,
+                    dead_letter,
                 });
             }
         }

@@ -30,8 +30,21 @@ use crate::trace::{EventKind, JobId, MsgId, Payload};
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Origin {
     Trigger,
-    Request { msg: MsgId, from: NodeId, link: LinkId, key: Option<MsgId> },
-    Delivery { broker: NodeId, link: LinkId, queue: QueueId, message: MsgId, tag: u64 },
+    Request {
+        msg: MsgId,
+        from: NodeId,
+        link: LinkId,
+        key: Option<MsgId>,
+    },
+    /// `acked`: the consumer acked on receipt, so nothing is owed when the job is done.
+    Delivery {
+        broker: NodeId,
+        link: LinkId,
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+        acked: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -316,7 +329,8 @@ impl ServiceState {
             }
             // FIXME: a delivery whose job failed is acked all the same, as if handled; a nack,
             // a requeue and a dead-letter queue come with the broker's delivery options.
-            Origin::Delivery { broker, link, queue, message, tag, .. } => {
+            Origin::Delivery { acked: true, .. } => {}
+            Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
                 cx.send(me, broker, link, Payload::Ack { queue, message, tag });
             }
         }

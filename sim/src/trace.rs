@@ -30,9 +30,9 @@ pub enum Payload {
     HttpResponse { request: MsgId, ok: bool },
     /// A message handed to a broker queue; its envelope id is the message's id from here on.
     Publish { queue: QueueId },
-    /// The broker's word that it has stored the publish with this id. It says nothing of any
-    /// consumer.
-    Confirm { publish: MsgId },
+    /// The broker's word that it has stored the publish with this id (`ok`), or that it
+    /// refused it, its queue being full. It says nothing of any consumer.
+    Confirm { publish: MsgId, ok: bool },
     /// The broker hands the message (the id of its publish) to the queue's consumer;
     /// `redelivered` when it had handed it out before without an ack.
     Deliver { queue: QueueId, message: MsgId, tag: u64, redelivered: bool },
@@ -212,6 +212,21 @@ pub enum EventKind {
         queue: QueueId,
         message: MsgId,
         tag: u64,
+    },
+    /// A full queue lost `message`: the new one it refused, or the oldest it dropped to make
+    /// room for the new one.
+    Overflowed {
+        queue: QueueId,
+        message: MsgId,
+        dropped_oldest: bool,
+    },
+    /// After `deliveries` deliveries without an ack, the broker moved the message to the
+    /// dead-letter queue `to` instead of delivering it again.
+    DeadLettered {
+        queue: QueueId,
+        message: MsgId,
+        to: QueueId,
+        deliveries: u32,
     },
     /// Work on the node now takes `percent` percent of its processing time (100: as set).
     Slowed {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::scenario::{
-    Arrivals, ClientSpec, Disruption, LatencySpec, NodeSpec, Step, WorkloadSpec,
+    AckMode, Arrivals, ClientSpec, Disruption, LatencySpec, NodeSpec, Overflow, Step, WorkloadSpec,
 };
 use callflow_sim::trace::DropReason;
 use callflow_sim::{
@@ -47,6 +47,8 @@ struct Checker {
     dropped: BTreeMap<MsgId, DropReason>,
     published: BTreeSet<MsgId>,
     acked: BTreeSet<MsgId>,
+    /// Messages a full queue refused or dropped.
+    overflowed: BTreeSet<MsgId>,
     last_at: SimTime,
     seen: u64,
 }
@@ -85,10 +87,17 @@ impl Checker {
                 }
                 EventKind::Enqueued { message, .. } => {
                     assert!(self.received.contains(message), "stored after the publish arrived");
+                    // Stored once; a dead-lettered message is stored again, in another queue.
                     self.published.insert(*message);
                 }
                 EventKind::Acked { message, .. } => {
                     assert!(self.acked.insert(*message), "acked once");
+                }
+                EventKind::Overflowed { message, dropped_oldest, .. } => {
+                    // A refused message was never stored; a dropped one was.
+                    assert_eq!(self.published.contains(message), *dropped_oldest);
+                    self.published.insert(*message);
+                    assert!(self.overflowed.insert(*message), "lost to overflow once");
                 }
                 _ => {}
             }
@@ -114,7 +123,7 @@ impl Checker {
                 ready + unacked
             })
             .sum();
-        assert_eq!(self.published.len(), held + self.acked.len());
+        assert_eq!(self.published.len(), held + self.acked.len() + self.overflowed.len());
     }
 }
 
@@ -197,7 +206,7 @@ fn trace_hash_is_the_same_everywhere() {
     let sim = run(&random_hybrid(7), &[0, 5, 10, 400, 401, 2000]);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 184);
-    assert_eq!(fnv1a(json.as_bytes()), 13_203_568_793_350_088_092);
+    assert_eq!(fnv1a(json.as_bytes()), 16_885_006_345_277_440_436);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -227,11 +236,24 @@ fn invariants_hold_at_every_step_on_many_seeds() {
 #[wasm_bindgen_test(unsupported = test)]
 fn invariants_hold_at_every_step_under_random_faults() {
     let mut drops = BTreeMap::new();
+    let mut overflows = 0;
     for seed in 0..40 {
         for fig in [figures::request_response(), figures::broker(), figures::hybrid()] {
             let mut s = drawn_at_random(fig, seed);
-            // Callers that give up, retry with jitter, and on odd seeds send keys.
+            // Callers that give up, retry with jitter, and on odd seeds send keys; queues
+            // that are bounded, refusing or dropping by turns, and on some seeds ack on receipt.
             for n in &mut s.nodes {
+                if let NodeSpec::Broker(b) = n {
+                    for q in &mut b.queues {
+                        q.max_length = Some(2);
+                        q.overflow = if seed % 2 == 0 {
+                            Overflow::RejectPublish
+                        } else {
+                            Overflow::DropOldest
+                        };
+                        q.ack = if seed % 3 == 0 { AckMode::OnReceipt } else { AckMode::AfterWork };
+                    }
+                }
                 if let NodeSpec::Service(svc) = n {
                     svc.client = ClientSpec {
                         timeout_ms: Some(150.0),
@@ -288,10 +310,12 @@ fn invariants_hold_at_every_step_under_random_faults() {
             for reason in c.dropped.values() {
                 *drops.entry(format!("{reason:?}")).or_insert(0) += 1;
             }
+            overflows += c.overflowed.len();
         }
     }
     // The runs met every kind of drop, so the checks above saw them all.
     assert_eq!(drops.len(), 3, "{drops:?}");
+    assert!(overflows > 0, "and full queues");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -704,7 +728,7 @@ fn a_workload_run_hashes_the_same_everywhere() {
     sim.run_until_idle(100_000);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
     assert_eq!(sim.trace().len(), 816);
-    assert_eq!(fnv1a(json.as_bytes()), 4_029_873_323_509_599_488);
+    assert_eq!(fnv1a(json.as_bytes()), 2_093_250_813_186_593_592);
 }
 
 /// The kinds of the events of a run, in order, from `from` on, as short names.
@@ -1098,4 +1122,161 @@ fn a_bad_client_policy_names_the_field() {
         "nodes[0].client.backoff_ms"
     );
     assert_eq!(bad(ClientSpec { jitter: 2.0, ..d }).problem(), &Problem::BadShare(2.0));
+}
+
+/// Figure 2 with B slow and its queue set up by `queue`, and a dead-letter queue "dead" whose
+/// consumer is D; A publishes `n` times at once.
+fn broker_queue(queue: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: usize) -> Sim {
+    let mut s = figures::broker();
+    set_processing(&mut s, "b", 2_000.0);
+    let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+    queue(&mut b.queues[0]);
+    b.queues.push(callflow_sim::scenario::QueueSpec {
+        name: "dead".into(),
+        consumer: "d".into(),
+        prefetch: 1,
+        ..Default::default()
+    });
+    let mut d = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut d {
+        svc.id = "d".into();
+        svc.label = "Microservice D".into();
+    }
+    s.nodes.push(d);
+    s.links.push(callflow_sim::scenario::LinkSpec {
+        a: "broker".into(),
+        b: "d".into(),
+        protocol: callflow_sim::Protocol::Amqp,
+        latency: LatencySpec::Constant { ms: 40.0 },
+    });
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..n {
+        sim.trigger(a).unwrap();
+    }
+    sim
+}
+
+fn overflowed(sim: &Sim) -> Vec<(MsgId, bool)> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Overflowed { message, dropped_oldest, .. } => {
+                Some((message, dropped_oldest))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_full_queue_refuses_the_new_message_and_says_so_to_the_publisher() {
+    let mut sim = broker_queue(|q| q.max_length = Some(2), 5);
+    let checker = step_checked(&mut sim, 10_000);
+    // The first goes straight to B; two wait; the last two find the queue full.
+    let lost = overflowed(&sim);
+    assert_eq!(lost.len(), 2);
+    assert!(lost.iter().all(|(_, oldest)| !oldest));
+    let refused = sim
+        .trace()
+        .since(0)
+        .filter(|e| {
+            matches!(e.kind, EventKind::Sent { payload: Payload::Confirm { ok: false, .. }, .. })
+        })
+        .count();
+    assert_eq!(refused, 2, "each refusal is a negative confirm to A");
+    assert_eq!(checker.acked.len(), 3);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_full_queue_can_drop_its_oldest_instead() {
+    use callflow_sim::scenario::Overflow;
+    let mut sim = broker_queue(
+        |q| {
+            q.max_length = Some(2);
+            q.overflow = Overflow::DropOldest;
+        },
+        5,
+    );
+    let checker = step_checked(&mut sim, 10_000);
+    let lost = overflowed(&sim);
+    assert_eq!(lost.len(), 2);
+    assert!(lost.iter().all(|(_, oldest)| *oldest));
+    // The newest two were kept: B got the first and the last two.
+    let delivered: Vec<MsgId> = deliveries(&sim).into_iter().map(|(m, _)| m).collect();
+    let published: Vec<MsgId> = checker.published.iter().copied().collect();
+    assert_eq!(delivered, [published[0], published[3], published[4]]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_ack_on_receipt_a_consumer_crash_loses_the_message() {
+    use callflow_sim::scenario::AckMode;
+    let mut sim = broker_queue(|q| q.ack = AckMode::OnReceipt, 1);
+    // B gets the message at 80 ms, acks at once, works until 2.08 s; it crashes at 1 s.
+    sim.run_until(ms(1_000));
+    let b = node(&sim, "b");
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    sim.run_until_idle(1_000);
+    assert_eq!(deliveries(&sim).len(), 1, "at most once: never delivered again");
+    let works = count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b));
+    assert_eq!(works, 0, "and its work was never done");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_message_that_keeps_crashing_its_consumer_goes_to_the_dead_letter_queue() {
+    use callflow_sim::scenario::DeadLetterSpec;
+    let mut sim = broker_queue(
+        |q| q.dead_letter = Some(DeadLetterSpec { queue: "dead".into(), after_deliveries: 2 }),
+        1,
+    );
+    let b = node(&sim, "b");
+    let d = node(&sim, "d");
+    let mut c = Checker::default();
+    // Each time B is at work on it, B crashes.
+    for _ in 0..3 {
+        sim.run_until(sim.now() + SimDuration::from_millis(500));
+        c.feed(&sim);
+        sim.disrupt(Disruption::Crash(b)).unwrap();
+        c.feed(&sim);
+        sim.disrupt(Disruption::Recover(b)).unwrap();
+        c.feed(&sim);
+    }
+    while sim.step().is_some() {
+        c.feed(&sim);
+    }
+    let all = deliveries(&sim).len();
+    let dead: Vec<u32> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dead, [2], "after its second delivery it went to the dead-letter queue");
+    assert_eq!(all, 3, "two deliveries to B, one from the dead-letter queue to D");
+    let done_by_d = count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == d));
+    assert_eq!(done_by_d, 1);
+    assert_eq!(c.acked.len(), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_queue_options_name_the_field() {
+    use callflow_sim::scenario::DeadLetterSpec;
+    let bad = |f: fn(&mut callflow_sim::scenario::QueueSpec)| {
+        let mut s = figures::broker();
+        let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+        f(&mut b.queues[0]);
+        Sim::new(&s).unwrap_err()
+    };
+    assert_eq!(bad(|q| q.max_length = Some(0)).field(), "nodes[1].queues[0].max_length");
+    let e = bad(|q| {
+        q.dead_letter = Some(DeadLetterSpec { queue: "orders".into(), after_deliveries: 2 })
+    });
+    assert_eq!(e.field(), "nodes[1].queues[0].dead_letter.queue", "not itself");
+    let e = bad(|q| {
+        q.dead_letter = Some(DeadLetterSpec { queue: "nowhere".into(), after_deliveries: 2 })
+    });
+    assert_eq!(e.problem(), &Problem::UnknownQueue("nowhere".into()));
 }

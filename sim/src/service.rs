@@ -327,8 +327,8 @@ impl ServiceState {
                 }
                 cx.send(me, from, link, Payload::HttpResponse { request: msg, ok });
             }
-            // FIXME: a delivery whose job failed is acked all the same, as if handled; a nack,
-            // a requeue and a dead-letter queue come with the broker's delivery options.
+            // FIXME: a delivery whose job failed is acked all the same, as if handled: there is
+            // no nack, so such a message is neither delivered again nor dead-lettered.
             Origin::Delivery { acked: true, .. } => {}
             Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
                 cx.send(me, broker, link, Payload::Ack { queue, message, tag });

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
-use crate::components::{Announcer, Figure};
+use crate::components::{Announcer, Figure, Problems};
 use crate::export::split_query;
 use crate::live::{media_matches, prefers_reduced_motion, Voice};
 use crate::options::{self, Options, Shown};
@@ -76,12 +76,7 @@ pub fn App() -> impl IntoView {
                 <span class="key confirm">"ok"</span>" the broker's confirm, "
                 <span class="key ack">"ack"</span>" a consumer's acknowledgement. A broker's box shows                 its queue: the messages waiting there, and those delivered to the consumer but not                 yet acknowledged (unacked)."
             </p>
-            {(!page_problems.is_empty()).then(|| view! {
-                <div class="notice error problems" role="alert" data-test="problems">
-                    <p>"This page's address has options that could not be used:"</p>
-                    <ul>{page_problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-                </div>
-            })}
+            <Problems heading="This page's address has options that could not be used:" problems=page_problems />
             {(!autoplay).then(|| view! {
                 <p class="hint">"Your system asks for reduced motion, so the figures start paused. Press Play or Step."</p>
             })}

@@ -8,7 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlElement, ResizeObserver, ResizeObserverEntry, ShadowRootInit, ShadowRootMode};
 
-use crate::components::{Announcer, Figure};
+use crate::components::{Announcer, Figure, Problems};
 use crate::export::split_query;
 use crate::live::{Home, Voice};
 use crate::options;
@@ -18,6 +18,11 @@ const TALL_BELOW_PX: f64 = 560.0;
 
 /// The styles of a figure's controls; with the diagram's, all that its shadow root needs.
 const FIGURE_STYLE: &str = include_str!("../style/figure.css");
+
+/// Every rule a mounted figure needs: colours, the diagram, the controls.
+fn figure_css() -> String {
+    format!("{}{FIGURE_STYLE}", crate::components::SVG_STYLE)
+}
 
 /// The `data-` attributes an element may hold for its figure, besides settings (`work-…`,
 /// `link-…`). Others belong to the host page (frameworks add their own) and are left alone.
@@ -50,9 +55,7 @@ fn shared_sheet() -> Option<web_sys::CssStyleSheet> {
     thread_local! {
         static SHEET: Option<web_sys::CssStyleSheet> = {
             let sheet = web_sys::CssStyleSheet::new().ok();
-            sheet.filter(|s| {
-                s.replace_sync(&format!("{}{FIGURE_STYLE}", crate::components::SVG_STYLE)).is_ok()
-            })
+            sheet.filter(|s| s.replace_sync(&figure_css()).is_ok())
         };
     }
     SHEET.with(Clone::clone)
@@ -126,10 +129,7 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
             Some(o) => view! { <Figure options=o problems=problems tall=tall /> }.into_any(),
             None => view! {
                 <div class="figure">
-                    <div class="notice error problems" role="alert" data-test="problems">
-                        <p>"This callflow figure has nothing to show:"</p>
-                        <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-                    </div>
+                    <Problems heading="This callflow figure has nothing to show:" problems=problems />
                 </div>
             }
             .into_any(),
@@ -171,10 +171,7 @@ fn style(root: &web_sys::ShadowRoot) {
         None => {
             // A browser without constructable style sheets gets a style element.
             if let Ok(style) = document().create_element("style") {
-                style.set_text_content(Some(&format!(
-                    "{}{FIGURE_STYLE}",
-                    crate::components::SVG_STYLE
-                )));
+                style.set_text_content(Some(&figure_css()));
                 let _ = root.append_child(&style);
             }
         }

@@ -579,15 +579,7 @@ impl Sim {
                 .with_service(env.to, |s, spec, cx| s.response(request, ok, spec, cx))
                 .unwrap_or(false),
             Payload::Deliver { queue, message, tag, .. } => {
-                // With ack on receipt the consumer acks now, before any work: a crash later
-                // loses the message.
                 let acked = self.model.queue(queue).is_some_and(|q| q.ack == AckMode::OnReceipt);
-                if acked {
-                    let (from, to, link) = (env.to, env.from, env.link);
-                    self.with_service(env.to, |_, _, cx| {
-                        cx.send(from, to, link, Payload::Ack { queue, message, tag });
-                    });
-                }
                 let origin = Origin::Delivery {
                     broker: env.from,
                     link: env.link,

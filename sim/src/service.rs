@@ -36,7 +36,7 @@ pub(crate) enum Origin {
         link: LinkId,
         key: Option<MsgId>,
     },
-    /// `acked`: the consumer acked on receipt, so nothing is owed when the job is done.
+    /// `acked`: the consumer acks on receipt, so nothing is owed when the job is done.
     Delivery {
         broker: NodeId,
         link: LinkId,
@@ -121,6 +121,11 @@ impl ServiceState {
     /// A new job: a free worker takes it, or it waits in the inbox. A request whose key the
     /// service knows is answered at once instead, from what it stored.
     pub fn admit(&mut self, job: Job, spec: &Service, cx: &mut Ctx) {
+        // With ack on receipt the consumer acks on arrival, before any work, even before a
+        // worker is free: a crash later loses the message.
+        if let Origin::Delivery { broker, link, queue, message, tag, acked: true } = job.origin {
+            cx.send(self.node, broker, link, Payload::Ack { queue, message, tag });
+        }
         if let Origin::Request { msg, from, link, key: Some(key) } = job.origin {
             if let Some(&state) = self.keys.get(&key) {
                 let ok = state == (KeyState::Done { ok: true });

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{Controls, Diagram, NarrationLine, Settings, Share};
+use crate::components::{Controls, Diagram, NarrationLine, Problems, Settings, Share};
 use crate::live::Live;
 use crate::options::Options;
 use crate::playback::Frame;
@@ -48,20 +48,12 @@ pub fn Figure(
     };
     let caption = options.caption.clone().unwrap_or_else(|| kind.caption().to_string());
     let shown = options.shown;
-    let problems = (!problems.is_empty()).then(|| {
-        view! {
-            <div class="notice error problems" role="alert" data-test="problems">
-                <p>"Some of this figure's options could not be used:"</p>
-                <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-            </div>
-        }
-    });
 
     view! {
         <section node_ref=section class="figure" class:offscreen=move || !live.visible.get() dir="ltr" lang="en" id=kind.slug() aria-labelledby=labelled_by data-figure=kind.slug()>
             <h2 id=heading>{title}</h2>
             <p class="caption">{caption}</p>
-            {problems}
+            <Problems heading="Some of this figure's options could not be used:" problems=problems />
             <Diagram live=live />
             <Controls live=live shown=shown />
             <p class="status" data-test="status">{status}</p>

@@ -5,6 +5,7 @@ mod controls;
 mod diagram;
 mod figure;
 mod narration_line;
+mod problems;
 mod settings;
 mod share;
 
@@ -13,5 +14,6 @@ pub use controls::Controls;
 pub use diagram::Diagram;
 pub use figure::Figure;
 pub use narration_line::NarrationLine;
+pub use problems::Problems;
 pub use settings::Settings;
 pub use share::{Share, SVG_STYLE};

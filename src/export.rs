@@ -30,6 +30,7 @@ pub fn mermaid(p: &Playback) -> String {
     for n in &model.nodes {
         let name = match n.role {
             Role::Broker(_) => "Broker",
+            Role::Log(_) => "Log",
             Role::Service(_) => crate::narration::short_label(&n.label),
         };
         out.push_str(&format!("    participant {} as {}\n", n.id, mermaid_text(name)));
@@ -80,6 +81,19 @@ pub fn mermaid(p: &Playback) -> String {
                     }
                     Payload::Deliver { message, .. } => ("-)", format!("deliver m{}", message.0)),
                     Payload::Ack { message, .. } => ("--)", format!("ack m{}", message.0)),
+                    Payload::Produce { key, .. } => {
+                        ("-)", format!("record m{} with key {key}", msg.0))
+                    }
+                    Payload::Produced { record, partition, offset } => {
+                        ("--)", format!("m{} at partition {partition}, offset {offset}", record.0))
+                    }
+                    Payload::Record { record, partition, offset, redelivered, .. } => {
+                        let again = if *redelivered { " again" } else { "" };
+                        ("-)", format!("m{} (p{partition}@{offset}){again}", record.0))
+                    }
+                    Payload::Commit { partition, offset, .. } => {
+                        ("--)", format!("commit p{partition}@{offset}"))
+                    }
                 };
                 format!("{}{arrow}{}: {at} {what}", id(*from), id(*to))
             }
@@ -165,6 +179,16 @@ pub fn mermaid(p: &Playback) -> String {
             }
             EventKind::Slowed { node, percent } => {
                 format!("Note over {}: {at} work at {percent} percent of its time", id(*node))
+            }
+            EventKind::Appended { topic, partition, offset, record, key } => format!(
+                "Note over {}: {at} m{} (key {key}) appended at p{partition}@{offset}",
+                id(topic.log),
+                record.0
+            ),
+            EventKind::Committed { .. } => continue,
+            EventKind::Assigned { topic, partition, consumer } => {
+                let to = consumer.map_or_else(|| "nobody".to_string(), id);
+                format!("Note over {}: {at} partition {partition} to {to}", id(topic.log))
             }
             EventKind::LinkLossChanged { link, per_mille } => {
                 let l = model.link(*link);

@@ -12,6 +12,7 @@ pub fn short(model: &Model, id: NodeId) -> String {
     let n = model.node(id);
     match n.role {
         Role::Broker(_) => "the broker".into(),
+        Role::Log(_) => "the log".into(),
         Role::Service(_) => short_label(&n.label).to_string(),
     }
 }
@@ -171,6 +172,26 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "{} finished with the message and sent its ack; the broker may now forget it.",
                     s(from)
                 ),
+                Payload::Produce { key, .. } => format!(
+                    "{} appended a record with key {key} to the log and carries on without waiting.",
+                    s(from)
+                ),
+                Payload::Produced { partition, offset, .. } => format!(
+                    "The log told {} where the record went: partition {partition}, offset {offset}.",
+                    s(to)
+                ),
+                Payload::Record { partition, offset, redelivered: true, .. } => format!(
+                    "The log sent {} partition {partition}'s record {offset} again: it was never committed.",
+                    s(to)
+                ),
+                Payload::Record { partition, offset, .. } => format!(
+                    "The log sent {} the next record of partition {partition} (offset {offset}); it sends no more of that partition until this one is committed.",
+                    s(to)
+                ),
+                Payload::Commit { partition, offset, .. } => format!(
+                    "{} committed partition {partition} up to offset {offset}.",
+                    s(from)
+                ),
             }
         }
         EventKind::CallReturned { node, waited, ok: true, .. } => {
@@ -221,6 +242,7 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         }
         EventKind::Crashed { node } => match model.node(node).role {
             Role::Broker(_) => "The broker crashed: it keeps its stored messages and takes back what was delivered but not acked.".into(),
+            Role::Log(_) => "The log crashed: it keeps its records, and will send again what was not committed.".into(),
             Role::Service(_) => format!("{} crashed: the jobs it was running or holding are lost.", s(node)),
         },
         EventKind::Recovered { node } => format!("{} is back up, with nothing in hand.", s(node)),
@@ -249,6 +271,12 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             format!("{} and {} are cut off from each other.", s(a), s(b))
         }
         EventKind::Healed { a, b } => format!("{} and {} can reach each other again.", s(a), s(b)),
+        EventKind::Assigned { partition, consumer: Some(c), .. } => {
+            format!("Partition {partition} now belongs to {}, which reads it from its last commit.", s(c))
+        }
+        EventKind::Assigned { partition, consumer: None, .. } => {
+            format!("Partition {partition} has no consumer: every member of the group is down.")
+        }
         EventKind::Triggered { .. }
         | EventKind::JobLost { .. }
         | EventKind::Arrived { .. }
@@ -259,6 +287,8 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         | EventKind::CallBlocked { .. }
         | EventKind::JobDone { .. }
         | EventKind::Dequeued { .. }
+        | EventKind::Appended { .. }
+        | EventKind::Committed { .. }
         | EventKind::LinkLatencyChanged { .. }
         | EventKind::ProcessingChanged { .. } => return None,
     })

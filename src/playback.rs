@@ -375,6 +375,7 @@ impl Playback {
         let model = self.sim.model();
         let name = |id: NodeId| match model.node(id).role {
             Role::Broker(_) => "Broker".to_string(),
+            Role::Log(_) => "Log".to_string(),
             Role::Service(_) => short(model, id),
         };
         let links = model.links.iter().enumerate().map(|(i, l)| Setting {
@@ -388,7 +389,7 @@ impl Playback {
                 label: format!("{} processing time", short(model, NodeId(i as u16))),
                 ms: s.processing.mean().as_millis_f64(),
             }),
-            Role::Broker(_) => None,
+            Role::Broker(_) | Role::Log(_) => None,
         });
         links.chain(work).collect()
     }
@@ -638,6 +639,10 @@ fn token_kind(p: &Payload) -> (&'static str, &'static str) {
         Payload::Confirm { .. } => ("confirm", "ok"),
         Payload::Deliver { .. } => ("deliver", "msg"),
         Payload::Ack { .. } => ("ack", "ack"),
+        Payload::Produce { .. } => ("publish", "rec"),
+        Payload::Produced { .. } => ("confirm", "ok"),
+        Payload::Record { .. } => ("deliver", "rec"),
+        Payload::Commit { .. } => ("ack", "cmt"),
     }
 }
 

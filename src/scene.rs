@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::{
-    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime,
+    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime, TopicId,
 };
 
 /// What one worker is doing.
@@ -39,12 +39,24 @@ pub struct QueueScene {
     pub acked: u64,
 }
 
+/// One partition of a log's topic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PartitionScene {
+    /// Each record's key, by offset.
+    pub keys: Vec<u32>,
+    /// Records before this offset are committed.
+    pub committed: u64,
+    /// The member that reads it; none when every member is down.
+    pub owner: Option<NodeId>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scene {
     /// Envelopes on the wire, as their `Sent` events described them.
     pub wire: BTreeMap<MsgId, Envelope>,
     pub nodes: Vec<NodeScene>,
     pub queues: BTreeMap<QueueId, QueueScene>,
+    pub partitions: BTreeMap<(TopicId, u32), PartitionScene>,
 }
 
 impl Scene {
@@ -134,6 +146,16 @@ impl Scene {
                 let q = self.queues.entry(queue).or_default();
                 q.unacked.retain(|m| *m != message);
                 q.acked += 1;
+            }
+            EventKind::Appended { topic, partition, key, .. } => {
+                self.partitions.entry((topic, partition)).or_default().keys.push(key);
+            }
+            EventKind::Committed { topic, partition, offset } => {
+                let p = self.partitions.entry((topic, partition)).or_default();
+                p.committed = p.committed.max(offset + 1);
+            }
+            EventKind::Assigned { topic, partition, consumer } => {
+                self.partitions.entry((topic, partition)).or_default().owner = consumer;
             }
             EventKind::Triggered { .. }
             | EventKind::Arrived { .. }

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use crate::broker::BrokerState;
 use crate::error::{Error, Problem};
+use crate::log::LogState;
 use crate::rng::Rng;
 use crate::scenario::{
-    AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Scenario,
-    Service, MAX_SLOW_PERCENT,
+    AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Log, Model, NodeId, QueueId, Role,
+    Scenario, Service, TopicId, MAX_SLOW_PERCENT,
 };
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
@@ -143,6 +144,7 @@ impl Ord for Entry {
 enum NodeState {
     Service(ServiceState),
     Broker(BrokerState),
+    Log(LogState),
 }
 
 /// A running simulation.
@@ -188,6 +190,7 @@ impl Sim {
             .map(|(i, n)| match &n.role {
                 Role::Service(s) => NodeState::Service(ServiceState::new(NodeId(i as u16), s)),
                 Role::Broker(b) => NodeState::Broker(BrokerState::new(NodeId(i as u16), b)),
+                Role::Log(l) => NodeState::Log(LogState::new(NodeId(i as u16), l)),
             })
             .collect();
         let mut sim = Sim {
@@ -221,6 +224,10 @@ impl Sim {
             let at = sim.model.faults[i].0;
             sim.schedule(at, Due::Fault(i as u16));
         }
+        // Every log shares out its partitions before anything happens.
+        for i in 0..sim.model.nodes.len() {
+            sim.rebalance(NodeId(i as u16));
+        }
         sim
     }
 
@@ -228,7 +235,7 @@ impl Sim {
     fn epoch_of(&self, node: NodeId) -> Option<u32> {
         match self.nodes.get(node.0 as usize)? {
             NodeState::Service(s) => Some(s.epoch()),
-            NodeState::Broker(_) => None,
+            NodeState::Broker(_) | NodeState::Log(_) => None,
         }
     }
 
@@ -313,9 +320,32 @@ impl Sim {
                         .collect();
                     (!qs.is_empty()).then_some((NodeId(i as u16), qs))
                 }
-                Role::Service(_) => None,
+                Role::Service(_) | Role::Log(_) => None,
             })
             .collect()
+    }
+
+    /// The logs with a topic whose group has `node` as a member.
+    fn groups_of(&self, node: NodeId) -> Vec<NodeId> {
+        (0..self.model.nodes.len() as u16)
+            .map(NodeId)
+            .filter(|&l| match &self.model.node(l).role {
+                Role::Log(log) => {
+                    log.topics.iter().any(|t| t.consumers.iter().any(|&(c, _)| c == node))
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Has the log share out its partitions among the members that are up, if it is up itself.
+    fn rebalance(&mut self, log: NodeId) {
+        if self.down[log.0 as usize] {
+            return;
+        }
+        let down = self.down.clone();
+        let up = move |n: NodeId| !down[n.0 as usize];
+        self.with_log(log, |l, spec, cx| l.rebalance(&up, spec, cx));
     }
 
     fn crash(&mut self, n: NodeId) {
@@ -333,10 +363,15 @@ impl Sim {
                 for (broker, queues) in self.consumed_by(n) {
                     self.with_broker(broker, |b, spec, cx| b.consumer_down(&queues, spec, cx));
                 }
+                // Its partitions go to the members still up.
+                for log in self.groups_of(n) {
+                    self.rebalance(log);
+                }
             }
             NodeState::Broker(_) => {
                 self.with_broker(n, |b, spec, cx| b.crash(spec, cx));
             }
+            NodeState::Log(l) => l.crash(),
         }
     }
 
@@ -354,9 +389,17 @@ impl Sim {
                         b.consumer_up(&queues, deliver, spec, cx)
                     });
                 }
+                for log in self.groups_of(n) {
+                    self.rebalance(log);
+                }
             }
             NodeState::Broker(_) => {
                 self.with_broker(n, |b, spec, cx| b.recover(spec, cx));
+            }
+            NodeState::Log(_) => {
+                let down = self.down.clone();
+                let up = move |n: NodeId| !down[n.0 as usize];
+                self.with_log(n, |l, spec, cx| l.recover(&up, spec, cx));
             }
         }
     }
@@ -397,7 +440,15 @@ impl Sim {
         self.model.queue(queue)?;
         match self.nodes.get(queue.broker.0 as usize)? {
             NodeState::Broker(b) => Some(b.holding(queue)),
-            NodeState::Service(_) => None,
+            NodeState::Service(_) | NodeState::Log(_) => None,
+        }
+    }
+
+    /// A partition of a log's topic: (records appended, records committed).
+    pub fn partition_holding(&self, topic: TopicId, partition: u32) -> Option<(u64, u64)> {
+        match self.nodes.get(topic.log.0 as usize)? {
+            NodeState::Log(l) => l.holding(topic, partition),
+            NodeState::Service(_) | NodeState::Broker(_) => None,
         }
     }
 
@@ -508,7 +559,7 @@ impl Sim {
     fn service_spec(&self, node: NodeId, field: &str) -> Result<&Service, Error> {
         match self.model.nodes.get(node.0 as usize).map(|n| &n.role) {
             Some(Role::Service(s)) => Ok(s),
-            Some(Role::Broker(_)) => {
+            Some(Role::Broker(_) | Role::Log(_)) => {
                 Err(Error::new(field, Problem::NotAService(self.model.node(node).id.clone())))
             }
             None => Err(Error::new(field, Problem::UnknownNode(format!("#{}", node.0)))),
@@ -603,6 +654,28 @@ impl Sim {
             }
             // The confirm is the end of the publish; nobody waits for it.
             Payload::Confirm { .. } => true,
+            Payload::Produce { topic, key } => {
+                self.with_log(env.to, |l, spec, cx| {
+                    l.produce(id, env.from, env.link, topic, key, spec, cx)
+                });
+                true
+            }
+            Payload::Produced { .. } => true,
+            Payload::Record { topic, partition, offset, .. } => {
+                let origin =
+                    Origin::Record { log: env.from, link: env.link, topic, partition, offset };
+                let job = self.new_job(origin);
+                self.admit(env.to, job);
+                true
+            }
+            Payload::Commit { topic, partition, offset } => {
+                let down = self.down.clone();
+                let up = move |n: NodeId| !down[n.0 as usize];
+                self.with_log(env.to, |l, spec, cx| {
+                    l.commit(env.from, topic, partition, offset, &up, spec, cx)
+                })
+                .unwrap_or(false)
+            }
         };
         if !taken {
             self.trace.push(self.now, EventKind::Discarded { msg: id, node: env.to });
@@ -638,6 +711,24 @@ impl Sim {
         let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
         let answer = match (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role) {
             (Some(NodeState::Broker(state)), Role::Broker(spec)) => Some(f(state, spec, &mut cx)),
+            _ => None,
+        };
+        let out = cx.out;
+        self.apply(out);
+        answer
+    }
+
+    /// Runs a log's handler and applies its commands; the handler's answer, if the node is a
+    /// log.
+    fn with_log<T>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut LogState, &Log, &mut Ctx) -> T,
+    ) -> Option<T> {
+        let out = std::mem::take(&mut self.commands);
+        let mut cx = Ctx { now: self.now, next_msg: &mut self.next_msg, out };
+        let answer = match (self.nodes.get_mut(node.0 as usize), &self.model.node(node).role) {
+            (Some(NodeState::Log(state)), Role::Log(spec)) => Some(f(state, spec, &mut cx)),
             _ => None,
         };
         let out = cx.out;

@@ -20,6 +20,7 @@ pub enum Problem {
     Duplicate(String),
     UnknownNode(String),
     UnknownQueue(String),
+    UnknownTopic(String),
     /// A link index the model does not have.
     UnknownLink(u16),
     NotAService(String),
@@ -68,6 +69,7 @@ impl fmt::Display for Error {
             Problem::Duplicate(name) => write!(f, "{name:?} is used twice"),
             Problem::UnknownNode(name) => write!(f, "no node is called {name:?}"),
             Problem::UnknownQueue(name) => write!(f, "the broker has no queue called {name:?}"),
+            Problem::UnknownTopic(name) => write!(f, "the log has no topic called {name:?}"),
             Problem::UnknownLink(i) => write!(f, "there is no link number {i}"),
             Problem::NotAService(name) => write!(f, "{name:?} is not another service"),
             Problem::NotABroker(name) => write!(f, "{name:?} is not a broker"),

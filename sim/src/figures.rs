@@ -6,12 +6,15 @@
 //! - [`hybrid`]: A calls B over HTTP; before answering, B publishes a message for C through
 //!   the broker, and does not wait for C.
 //!
+//! Beyond the three: [`partitioned_log`], a Kafka-style log whose topic's partitions are
+//! shared by two consumers.
+//!
 //! And one for the checks against queueing theory: [`queue`], a service fed by a Poisson
 //! workload.
 
 use crate::scenario::{
-    Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec,
-    Scenario, ServiceSpec, Step, WorkloadSpec,
+    Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, LogSpec, NodeSpec, Partitioner,
+    Protocol, QueueSpec, Scenario, ServiceSpec, Step, TopicSpec, WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -160,5 +163,46 @@ fn link(a: &str, b: &str, protocol: Protocol, latency_ms: f64) -> LinkSpec {
         b: b.into(),
         protocol,
         latency: LatencySpec::Constant { ms: latency_ms },
+    }
+}
+
+/// A Kafka-style log: A produces records about four customers (the keys) to a topic of three
+/// partitions, which two instances of B share; their work takes between 0.3 and 1.2 s, so
+/// they overtake each other. By key, each customer's records stay in order; round robin
+/// spreads one customer's records over partitions, and they may be handled out of order.
+pub fn partitioned_log(partitioner: Partitioner) -> Scenario {
+    let produce = Step::Produce { log: "log".into(), topic: "orders".into(), keys: 4 };
+    let consumer = |id: &str, label: &str| {
+        let mut s = service(id, label, 300.0, vec![], vec![], vec![Step::Work]);
+        if let NodeSpec::Service(spec) = &mut s {
+            spec.processing = LatencySpec::Uniform { min_ms: 300.0, max_ms: 1200.0 };
+        }
+        s
+    };
+    Scenario {
+        name: "partitioned-log".into(),
+        seed: SEED,
+        nodes: vec![
+            service("a", "Microservice A", 20.0, vec![produce, Step::Work], vec![], vec![]),
+            NodeSpec::Log(LogSpec {
+                id: "log".into(),
+                label: "Log".into(),
+                topics: vec![TopicSpec {
+                    name: "orders".into(),
+                    partitions: 3,
+                    partitioner,
+                    consumers: vec!["b1".into(), "b2".into()],
+                }],
+            }),
+            consumer("b1", "Microservice B, instance 1"),
+            consumer("b2", "Microservice B, instance 2"),
+        ],
+        links: vec![
+            link("a", "log", Protocol::Kafka, 40.0),
+            link("log", "b1", Protocol::Kafka, 40.0),
+            link("log", "b2", Protocol::Kafka, 40.0),
+        ],
+        workloads: vec![],
+        faults: vec![],
     }
 }

@@ -9,6 +9,9 @@
 //!   worker until the response);
 //! - [`broker`] (crate-private): AMQP-style queues: publish, confirm, deliver, ack, and taking
 //!   back unacked deliveries when a consumer or the broker crashes;
+//! - [`log`] (crate-private): a Kafka-style partitioned log: keyed records, partitions read in
+//!   order by one member of the consumer group each, commits, rebalancing when members come
+//!   and go;
 //! - [`trace`]: what happened, as typed events: the only thing the app reads;
 //! - [`figures`]: the three classic pictures as built-in scenarios;
 //! - [`time`], [`rng`]: simulated time in microseconds, and the seeded generator.
@@ -27,6 +30,7 @@ mod broker;
 pub mod engine;
 mod error;
 pub mod figures;
+mod log;
 pub mod rng;
 pub mod scenario;
 mod service;
@@ -35,7 +39,7 @@ pub mod trace;
 
 pub use engine::{Envelope, Sim};
 pub use error::{Error, Problem};
-pub use scenario::{LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Scenario};
+pub use scenario::{LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Scenario, TopicId};
 pub use time::{SimDuration, SimTime};
 pub use trace::{Event, EventKind, JobId, MsgId, Payload, Trace};
 

@@ -92,6 +92,7 @@ pub enum Arrivals {
 pub enum NodeSpec {
     Service(ServiceSpec),
     Broker(BrokerSpec),
+    Log(LogSpec),
 }
 
 /// A service: a pool of workers and what a worker does for each kind of job.
@@ -148,6 +149,9 @@ pub enum Step {
     Call { service: String },
     /// Hand a message to a broker queue and carry on at once.
     Publish { broker: String, queue: String },
+    /// Append a record to a topic of a partitioned log and carry on at once. Its key stands
+    /// for what the record is about (an order's customer, say): the job's number modulo `keys`.
+    Produce { log: String, topic: String, keys: u32 },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -201,6 +205,36 @@ pub enum AckMode {
     OnReceipt,
 }
 
+/// A partitioned log in the style of Kafka; see [`crate::log`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogSpec {
+    pub id: String,
+    pub label: String,
+    pub topics: Vec<TopicSpec>,
+}
+
+/// A topic: its partitions, how a record's partition is chosen, and its consumer group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+    #[serde(default)]
+    pub partitioner: Partitioner,
+    /// The consumer group: services that share out the partitions.
+    pub consumers: Vec<String>,
+}
+
+/// How the log picks a record's partition.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioner {
+    /// From the key: one key, one partition, so records with a key stay in order.
+    #[default]
+    ByKey,
+    /// Each partition in turn, whatever the key: even spread, no order per key.
+    RoundRobin,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetterSpec {
     pub queue: String,
@@ -212,6 +246,8 @@ pub struct DeadLetterSpec {
 pub enum Protocol {
     Http,
     Amqp,
+    /// A log's own protocol: produce, fetch, commit.
+    Kafka,
 }
 
 impl Protocol {
@@ -220,6 +256,7 @@ impl Protocol {
         match self {
             Protocol::Http => "HTTP",
             Protocol::Amqp => "AMQP",
+            Protocol::Kafka => "Kafka",
         }
     }
 }
@@ -298,6 +335,13 @@ pub struct QueueId {
     pub index: u16,
 }
 
+/// A topic: its log and its index among that log's topics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TopicId {
+    pub log: NodeId,
+    pub index: u16,
+}
+
 /// A validated scenario, with names resolved to indices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -353,6 +397,7 @@ pub struct Node {
 pub enum Role {
     Service(Service),
     Broker(Broker),
+    Log(Log),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -385,12 +430,31 @@ pub enum Action {
     Work,
     Call { service: NodeId, link: LinkId },
     Publish { queue: QueueId, link: LinkId },
+    Produce { topic: TopicId, link: LinkId, keys: u32 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Broker {
     pub queues: Vec<Queue>,
 }
+
+/// A checked [`LogSpec`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Log {
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topic {
+    pub name: String,
+    pub partitions: u32,
+    pub partitioner: Partitioner,
+    /// The group's members, each with the link the log sends over.
+    pub consumers: Vec<(NodeId, LinkId)>,
+}
+
+/// At most this many partitions in a topic.
+pub const MAX_PARTITIONS: u32 = 64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queue {
@@ -554,7 +618,53 @@ impl Scenario {
             }
         }
 
+        let mut topics: Vec<Vec<Topic>> = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            let NodeSpec::Log(l) = n else { continue };
+            for (t, spec) in l.topics.iter().enumerate() {
+                let f = format!("nodes[{i}].topics[{t}]");
+                if spec.name.trim().is_empty() {
+                    return Err(Error::new(format!("{f}.name"), Problem::Empty));
+                }
+                if l.topics[..t].iter().any(|o| o.name == spec.name) {
+                    return Err(Error::new(
+                        format!("{f}.name"),
+                        Problem::Duplicate(spec.name.clone()),
+                    ));
+                }
+                if spec.partitions == 0 || spec.partitions > MAX_PARTITIONS {
+                    return Err(Error::new(
+                        format!("{f}.partitions"),
+                        Problem::OutOfRange(1, MAX_PARTITIONS),
+                    ));
+                }
+                if spec.consumers.len() > MAX_NODES {
+                    return Err(Error::new(format!("{f}.consumers"), Problem::TooMany(MAX_NODES)));
+                }
+                let mut consumers = Vec::with_capacity(spec.consumers.len());
+                for (k, name) in spec.consumers.iter().enumerate() {
+                    let cf = format!("{f}.consumers[{k}]");
+                    let c = node(cf.clone(), name)?;
+                    if !matches!(self.nodes[c.0 as usize], NodeSpec::Service(_)) {
+                        return Err(Error::new(cf, Problem::NotAService(name.clone())));
+                    }
+                    if consumers.iter().any(|&(o, _)| o == c) {
+                        return Err(Error::new(cf, Problem::Duplicate(name.clone())));
+                    }
+                    let link = link_between(cf, NodeId(i as u16), c, Protocol::Kafka)?;
+                    consumers.push((c, link));
+                }
+                topics[i].push(Topic {
+                    name: spec.name.clone(),
+                    partitions: spec.partitions,
+                    partitioner: spec.partitioner,
+                    consumers,
+                });
+            }
+        }
+
         let queue_names = queues_of(&self.nodes);
+        let topic_names = topics_of(&self.nodes);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             let me = NodeId(i as u16);
@@ -562,6 +672,7 @@ impl Scenario {
                 NodeSpec::Broker(_) => {
                     Role::Broker(Broker { queues: std::mem::take(&mut queues[i]) })
                 }
+                NodeSpec::Log(_) => Role::Log(Log { topics: std::mem::take(&mut topics[i]) }),
                 NodeSpec::Service(s) => {
                     let f = format!("nodes[{i}]");
                     if s.workers == 0 || s.workers > MAX_WORKERS {
@@ -582,7 +693,8 @@ impl Scenario {
                             .enumerate()
                             .map(|(k, step)| {
                                 let sf = format!("{f}.{name}[{k}]");
-                                self.resolve(step, me, &sf, &node, &link_between, &queue_names)
+                                let names = (&queue_names[..], &topic_names[..]);
+                                self.resolve(step, me, &sf, &node, &link_between, names)
                             })
                             .collect()
                     };
@@ -711,7 +823,7 @@ impl Scenario {
         field: &str,
         node: &dyn Fn(String, &str) -> Result<NodeId, Error>,
         link_between: &dyn Fn(String, NodeId, NodeId, Protocol) -> Result<LinkId, Error>,
-        queue_names: &[Vec<&str>],
+        (queue_names, topic_names): (&[Vec<&str>], &[Vec<&str>]),
     ) -> Result<Action, Error> {
         Ok(match step {
             Step::Work => Action::Work,
@@ -736,6 +848,24 @@ impl Scenario {
                 };
                 let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
                 Action::Publish { queue: QueueId { broker: b, index: index as u16 }, link }
+            }
+            Step::Produce { log, topic, keys } => {
+                let l = node(format!("{field}.log"), log)?;
+                let Some(index) = topic_names[l.0 as usize].iter().position(|t| t == topic) else {
+                    return Err(Error::new(
+                        format!("{field}.topic"),
+                        Problem::UnknownTopic(topic.clone()),
+                    ));
+                };
+                if *keys == 0 {
+                    return Err(Error::new(
+                        format!("{field}.keys"),
+                        Problem::OutOfRange(1, u32::MAX),
+                    ));
+                }
+                let link = link_between(format!("{field}.log"), me, l, Protocol::Kafka)?;
+                let topic = TopicId { log: l, index: index as u16 };
+                Action::Produce { topic, link, keys: *keys }
             }
         })
     }
@@ -774,7 +904,18 @@ fn queues_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
         .iter()
         .map(|n| match n {
             NodeSpec::Broker(b) => b.queues.iter().map(|q| q.name.as_str()).collect(),
-            NodeSpec::Service(_) => Vec::new(),
+            NodeSpec::Service(_) | NodeSpec::Log(_) => Vec::new(),
+        })
+        .collect()
+}
+
+/// Each node's topic names, empty for all but logs.
+fn topics_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
+    nodes
+        .iter()
+        .map(|n| match n {
+            NodeSpec::Log(l) => l.topics.iter().map(|t| t.name.as_str()).collect(),
+            NodeSpec::Service(_) | NodeSpec::Broker(_) => Vec::new(),
         })
         .collect()
 }
@@ -784,6 +925,7 @@ impl NodeSpec {
         match self {
             NodeSpec::Service(s) => &s.id,
             NodeSpec::Broker(b) => &b.id,
+            NodeSpec::Log(l) => &l.id,
         }
     }
 
@@ -791,6 +933,7 @@ impl NodeSpec {
         match self {
             NodeSpec::Service(s) => &s.label,
             NodeSpec::Broker(b) => &b.label,
+            NodeSpec::Log(l) => &l.label,
         }
     }
 }
@@ -813,7 +956,7 @@ impl Model {
         self.nodes.iter().enumerate().flat_map(|(i, n)| {
             let count = match &n.role {
                 Role::Broker(b) => b.queues.len(),
-                Role::Service(_) => 0,
+                Role::Service(_) | Role::Log(_) => 0,
             };
             (0..count).map(move |q| QueueId { broker: NodeId(i as u16), index: q as u16 })
         })
@@ -823,7 +966,15 @@ impl Model {
     pub fn queue(&self, id: QueueId) -> Option<&Queue> {
         match &self.nodes.get(id.broker.0 as usize)?.role {
             Role::Broker(b) => b.queues.get(id.index as usize),
-            Role::Service(_) => None,
+            Role::Service(_) | Role::Log(_) => None,
+        }
+    }
+
+    /// The topic's definition, if `id` names one.
+    pub fn topic(&self, id: TopicId) -> Option<&Topic> {
+        match &self.nodes.get(id.log.0 as usize)?.role {
+            Role::Log(l) => l.topics.get(id.index as usize),
+            Role::Service(_) | Role::Broker(_) => None,
         }
     }
 }

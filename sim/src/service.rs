@@ -12,8 +12,10 @@
 //!   attempt has failed, the job stops there: a request's job answers with an error;
 //! - `publish` hands a message to the broker and goes on at once: the broker's confirm comes
 //!   back later and nobody waits for it.
+//! - `produce` appends a record to a log's topic and goes on at once, like `publish`.
 //!
-//! After the last step, a request job sends its response and a delivery job its ack; then the
+//! After the last step, a request job sends its response, a delivery job its ack and a record
+//! job its commit; then the
 //! worker takes the next job from the inbox.
 //!
 //! The state here changes only through the handlers below, which get the input and return
@@ -22,7 +24,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{Command, Ctx};
-use crate::scenario::{Action, LinkId, NodeId, QueueId, Service};
+use crate::scenario::{Action, LinkId, NodeId, QueueId, Service, TopicId};
 use crate::time::SimTime;
 use crate::trace::{EventKind, JobId, MsgId, Payload};
 
@@ -44,6 +46,14 @@ pub(crate) enum Origin {
         message: MsgId,
         tag: u64,
         acked: bool,
+    },
+    /// A record of a log's partition: its commit is owed when the job is done.
+    Record {
+        log: NodeId,
+        link: LinkId,
+        topic: TopicId,
+        partition: u32,
+        offset: u64,
     },
 }
 
@@ -284,7 +294,7 @@ impl ServiceState {
         match job.origin {
             Origin::Trigger => &spec.on_trigger,
             Origin::Request { .. } => &spec.on_request,
-            Origin::Delivery { .. } => &spec.on_message,
+            Origin::Delivery { .. } | Origin::Record { .. } => &spec.on_message,
         }
     }
 
@@ -314,6 +324,11 @@ impl ServiceState {
                     cx.send(me, queue.broker, link, Payload::Publish { queue });
                     step += 1;
                 }
+                Action::Produce { topic, link, keys } => {
+                    let key = (job.id.0 % u64::from(keys)) as u32;
+                    cx.send(me, topic.log, link, Payload::Produce { topic, key });
+                    step += 1;
+                }
             }
         }
 
@@ -337,6 +352,9 @@ impl ServiceState {
             Origin::Delivery { acked: true, .. } => {}
             Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
                 cx.send(me, broker, link, Payload::Ack { queue, message, tag });
+            }
+            Origin::Record { log, link, topic, partition, offset } => {
+                cx.send(me, log, link, Payload::Commit { topic, partition, offset });
             }
         }
         cx.note(EventKind::JobDone { node: me, worker: w, job: job.id, failed: !ok });

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::scenario::{LinkId, NodeId, QueueId};
+use crate::scenario::{LinkId, NodeId, QueueId, TopicId};
 use crate::time::{SimDuration, SimTime};
 
 /// One message on the wire (a request, a response, a publish, a delivery, ...). Every envelope
@@ -38,6 +38,22 @@ pub enum Payload {
     Deliver { queue: QueueId, message: MsgId, tag: u64, redelivered: bool },
     /// The consumer is done with the delivery `tag`; the broker may forget the message.
     Ack { queue: QueueId, message: MsgId, tag: u64 },
+    /// A record for a log's topic, with its key; its envelope id is the record's id from here on.
+    Produce { topic: TopicId, key: u32 },
+    /// The log's word that it appended the record with this id, and where.
+    Produced { record: MsgId, partition: u32, offset: u64 },
+    /// The log hands a partition's record to the member that owns the partition; `redelivered`
+    /// when it had gone out before and was not committed.
+    Record {
+        topic: TopicId,
+        partition: u32,
+        offset: u64,
+        record: MsgId,
+        key: u32,
+        redelivered: bool,
+    },
+    /// The member is done with the record at `offset`: the partition's next may go out.
+    Commit { topic: TopicId, partition: u32, offset: u64 },
 }
 
 /// Why an envelope never reached its destination.
@@ -246,6 +262,27 @@ pub enum EventKind {
     Healed {
         a: NodeId,
         b: NodeId,
+    },
+    /// The log appended the record at `offset` of the topic's `partition`.
+    Appended {
+        topic: TopicId,
+        partition: u32,
+        offset: u64,
+        record: MsgId,
+        key: u32,
+    },
+    /// The partition's owner committed the record at `offset`.
+    Committed {
+        topic: TopicId,
+        partition: u32,
+        offset: u64,
+    },
+    /// The partition now belongs to `consumer` (none: every member is down), which reads it
+    /// from its last commit.
+    Assigned {
+        topic: TopicId,
+        partition: u32,
+        consumer: Option<NodeId>,
     },
     /// A setting changed; it applies to what starts after now.
     LinkLatencyChanged {

@@ -67,6 +67,7 @@ pub fn Diagram(
                 let class = match l.protocol {
                     Protocol::Http => "link http",
                     Protocol::Amqp => "link amqp",
+                    Protocol::Kafka => "link kafka",
                 };
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();

@@ -655,9 +655,7 @@ impl Sim {
             // The confirm is the end of the publish; nobody waits for it.
             Payload::Confirm { .. } => true,
             Payload::Produce { topic, key } => {
-                self.with_log(env.to, |l, spec, cx| {
-                    l.produce(id, env.from, env.link, topic, key, spec, cx)
-                });
+                self.with_log(env.to, |l, spec, cx| l.produce(&env, topic, key, spec, cx));
                 true
             }
             Payload::Produced { .. } => true,
@@ -672,7 +670,7 @@ impl Sim {
                 let down = self.down.clone();
                 let up = move |n: NodeId| !down[n.0 as usize];
                 self.with_log(env.to, |l, spec, cx| {
-                    l.commit(env.from, topic, partition, offset, &up, spec, cx)
+                    l.commit(env.from, (topic, partition, offset), &up, spec, cx)
                 })
                 .unwrap_or(false)
             }

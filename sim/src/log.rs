@@ -22,7 +22,7 @@
 //! time (no batches). A record whose job failed is committed all the same: a log has no nack,
 //! and what to do with a failed record is the consumer's business.
 
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Envelope};
 use crate::scenario::{Log, NodeId, Partitioner, TopicId};
 use crate::trace::{EventKind, MsgId, Payload};
 
@@ -82,7 +82,7 @@ impl LogState {
                     continue;
                 }
                 // A live owner keeps the partition until its record in flight is committed.
-                if part.owner.is_some_and(|o| up(o)) && part.in_flight.is_some() {
+                if part.owner.is_some_and(up) && part.in_flight.is_some() {
                     continue;
                 }
                 self.reassign(t, p, wanted, spec, cx);
@@ -101,16 +101,8 @@ impl LogState {
     }
 
     /// A record arrived from a producer: append it and say where it went.
-    pub fn produce(
-        &mut self,
-        record: MsgId,
-        from: NodeId,
-        link: crate::scenario::LinkId,
-        topic: TopicId,
-        key: u32,
-        spec: &Log,
-        cx: &mut Ctx,
-    ) {
+    pub fn produce(&mut self, env: &Envelope, topic: TopicId, key: u32, spec: &Log, cx: &mut Ctx) {
+        let (record, from, link) = (env.id, env.from, env.link);
         let t = topic.index as usize;
         let def = &spec.topics[t];
         let state = &mut self.topics[t];
@@ -132,16 +124,16 @@ impl LogState {
 
     /// A commit arrived. It counts only from the partition's owner for the record in flight;
     /// anything else (a commit from a member that lost the partition) changes nothing: `false`.
+    /// `at` is the topic, partition and offset the commit names.
     pub fn commit(
         &mut self,
         from: NodeId,
-        topic: TopicId,
-        partition: u32,
-        offset: u64,
+        at: (TopicId, u32, u64),
         up: &dyn Fn(NodeId) -> bool,
         spec: &Log,
         cx: &mut Ctx,
     ) -> bool {
+        let (topic, partition, offset) = at;
         let (t, p) = (topic.index as usize, partition as usize);
         let part = &mut self.topics[t].partitions[p];
         if part.owner != Some(from) || part.in_flight != Some(offset) {

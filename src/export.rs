@@ -94,6 +94,20 @@ pub fn mermaid(p: &Playback) -> String {
                     Payload::Commit { partition, offset, .. } => {
                         ("--)", format!("commit p{partition}@{offset}"))
                     }
+                    Payload::Subscribe { topic } => (
+                        "-)",
+                        format!(
+                            "subscribe to {}",
+                            mermaid_text(&crate::narration::topic_name(model, *to, *topic))
+                        ),
+                    ),
+                    Payload::Push { topic } => (
+                        "-)",
+                        format!(
+                            "push {}",
+                            mermaid_text(&crate::narration::topic_name(model, *from, *topic))
+                        ),
+                    ),
                 };
                 format!("{}{arrow}{}: {at} {what}", id(*from), id(*to))
             }
@@ -185,7 +199,19 @@ pub fn mermaid(p: &Playback) -> String {
                 id(topic.log),
                 record.0
             ),
-            EventKind::Committed { .. } => continue,
+            EventKind::Committed { .. } | EventKind::Notified { .. } => continue,
+            EventKind::Subscribed { server, subscriber, topic } => format!(
+                "Note over {},{}: {at} subscribed to {}",
+                id(*subscriber),
+                id(*server),
+                mermaid_text(&crate::narration::topic_name(model, *server, *topic))
+            ),
+            EventKind::Unsubscribed { server, subscriber, topic } => format!(
+                "Note over {},{}: {at} subscription to {} ended",
+                id(*subscriber),
+                id(*server),
+                mermaid_text(&crate::narration::topic_name(model, *server, *topic))
+            ),
             EventKind::Assigned { topic, partition, consumer } => {
                 let to = consumer.map_or_else(|| "nobody".to_string(), id);
                 format!("Note over {}: {at} partition {partition} to {to}", id(topic.log))

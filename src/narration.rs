@@ -26,6 +26,14 @@ fn consumer(model: &Model, q: QueueId) -> String {
     model.queue(q).map_or_else(|| "the consumer".into(), |q| short(model, q.consumer))
 }
 
+/// A server's topic by its index among its topics.
+pub fn topic_name(model: &Model, server: NodeId, topic: u16) -> String {
+    match &model.node(server).role {
+        Role::Service(s) => s.topics.get(topic as usize).cloned().unwrap_or_else(|| "?".into()),
+        _ => "?".into(),
+    }
+}
+
 fn queue_name(model: &Model, q: QueueId) -> String {
     model.queue(q).map_or_else(|| "?".into(), |q| q.name.clone())
 }
@@ -188,6 +196,19 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "The log sent {} the next record of partition {partition} (offset {offset}); it sends no more of that partition until this one is committed.",
                     s(to)
                 ),
+                Payload::Subscribe { topic } => format!(
+                    "{} opened a subscription to {}'s “{}” events, on a connection that stays open.",
+                    s(from),
+                    s(to),
+                    topic_name(model, to, topic)
+                ),
+                Payload::Push { topic } => format!(
+                    "{} pushed a “{}” event to {}, unasked; it does not wait for {} to handle it.",
+                    s(from),
+                    topic_name(model, from, topic),
+                    s(to),
+                    s(to)
+                ),
                 Payload::Commit { partition, offset, .. } => format!(
                     "{} committed partition {partition} up to offset {offset}.",
                     s(from)
@@ -274,6 +295,14 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         EventKind::Assigned { partition, consumer: Some(c), .. } => {
             format!("Partition {partition} now belongs to {}, which reads it from its last commit.", s(c))
         }
+        EventKind::Unsubscribed { server, subscriber, .. } => format!(
+            "{}'s subscription to {} ended with its connection: events meanwhile will not reach it.",
+            s(subscriber),
+            s(server)
+        ),
+        EventKind::Notified { node, subscribers: 0, .. } => {
+            format!("{} has no subscribers right now: the event goes nowhere.", s(node))
+        }
         EventKind::Assigned { partition, consumer: None, .. } => {
             format!("Partition {partition} has no consumer: every member of the group is down.")
         }
@@ -288,6 +317,8 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         | EventKind::JobDone { .. }
         | EventKind::Dequeued { .. }
         | EventKind::Appended { .. }
+        | EventKind::Subscribed { .. }
+        | EventKind::Notified { .. }
         | EventKind::Committed { .. }
         | EventKind::LinkLatencyChanged { .. }
         | EventKind::ProcessingChanged { .. } => return None,

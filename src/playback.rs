@@ -643,6 +643,8 @@ fn token_kind(p: &Payload) -> (&'static str, &'static str) {
         Payload::Produced { .. } => ("confirm", "ok"),
         Payload::Record { .. } => ("deliver", "rec"),
         Payload::Commit { .. } => ("ack", "cmt"),
+        Payload::Subscribe { .. } => ("request", "sub"),
+        Payload::Push { .. } => ("deliver", "evt"),
     }
 }
 

@@ -158,6 +158,9 @@ impl Scene {
                 self.partitions.entry((topic, partition)).or_default().owner = consumer;
             }
             EventKind::Triggered { .. }
+            | EventKind::Subscribed { .. }
+            | EventKind::Unsubscribed { .. }
+            | EventKind::Notified { .. }
             | EventKind::Arrived { .. }
             | EventKind::CallTimedOut { .. }
             | EventKind::CallBackoff { .. }

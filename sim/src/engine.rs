@@ -224,9 +224,11 @@ impl Sim {
             let at = sim.model.faults[i].0;
             sim.schedule(at, Due::Fault(i as u16));
         }
-        // Every log shares out its partitions before anything happens.
+        // Every log shares out its partitions, and every subscriber opens its subscriptions,
+        // before anything else happens.
         for i in 0..sim.model.nodes.len() {
             sim.rebalance(NodeId(i as u16));
+            sim.with_service(NodeId(i as u16), |s, spec, cx| s.open_subscriptions(None, spec, cx));
         }
         sim
     }
@@ -338,6 +340,24 @@ impl Sim {
             .collect()
     }
 
+    /// The services `node` subscribes to, and those that subscribe to it.
+    fn subscriptions_of(&self, node: NodeId) -> (Vec<NodeId>, Vec<NodeId>) {
+        let mut servers = Vec::new();
+        let mut subscribers = Vec::new();
+        for (i, n) in self.model.nodes.iter().enumerate() {
+            let Role::Service(s) = &n.role else { continue };
+            for sub in &s.subscribe {
+                if NodeId(i as u16) == node && !servers.contains(&sub.server) {
+                    servers.push(sub.server);
+                }
+                if sub.server == node && !subscribers.contains(&NodeId(i as u16)) {
+                    subscribers.push(NodeId(i as u16));
+                }
+            }
+        }
+        (servers, subscribers)
+    }
+
     /// Has the log share out its partitions among the members that are up, if it is up itself.
     fn rebalance(&mut self, log: NodeId) {
         if self.down[log.0 as usize] {
@@ -367,6 +387,14 @@ impl Sim {
                 for log in self.groups_of(n) {
                     self.rebalance(log);
                 }
+                // Its connections close: the subscriptions it served and those it held end.
+                self.with_service(n, |s, _, cx| s.unsubscribe(None, cx));
+                let (servers, _) = self.subscriptions_of(n);
+                let servers: Vec<NodeId> =
+                    servers.into_iter().filter(|s| !self.down[s.0 as usize]).collect();
+                for server in servers {
+                    self.with_service(server, |s, _, cx| s.unsubscribe(Some(n), cx));
+                }
             }
             NodeState::Broker(_) => {
                 self.with_broker(n, |b, spec, cx| b.crash(spec, cx));
@@ -391,6 +419,20 @@ impl Sim {
                 }
                 for log in self.groups_of(n) {
                     self.rebalance(log);
+                }
+                // Clients reconnect: it to the servers that are up, and those up to it.
+                let (servers, subscribers) = self.subscriptions_of(n);
+                let servers: Vec<NodeId> =
+                    servers.into_iter().filter(|s| !self.down[s.0 as usize]).collect();
+                for server in servers {
+                    let server = Some(server);
+                    self.with_service(n, |s, spec, cx| s.open_subscriptions(server, spec, cx));
+                }
+                let subscribers: Vec<NodeId> =
+                    subscribers.into_iter().filter(|c| !self.down[c.0 as usize]).collect();
+                for client in subscribers {
+                    let server = Some(n);
+                    self.with_service(client, |s, spec, cx| s.open_subscriptions(server, spec, cx));
                 }
             }
             NodeState::Broker(_) => {
@@ -659,6 +701,14 @@ impl Sim {
                 true
             }
             Payload::Produced { .. } => true,
+            Payload::Subscribe { topic } => self
+                .with_service(env.to, |s, _, cx| s.subscribe(topic, env.from, env.link, cx))
+                .is_some(),
+            Payload::Push { .. } => {
+                let job = self.new_job(Origin::Push);
+                self.admit(env.to, job);
+                true
+            }
             Payload::Record { topic, partition, offset, .. } => {
                 let origin =
                     Origin::Record { log: env.from, link: env.link, topic, partition, offset };

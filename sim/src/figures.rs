@@ -6,7 +6,8 @@
 //! - [`hybrid`]: A calls B over HTTP; before answering, B publishes a message for C through
 //!   the broker, and does not wait for C.
 //!
-//! Beyond the three: [`partitioned_log`], a Kafka-style log whose topic's partitions are
+//! Beyond the three: [`graphql`], a mutation over HTTP whose effect the server pushes to a
+//! subscribed client, and [`partitioned_log`], a Kafka-style log whose topic's partitions are
 //! shared by two consumers.
 //!
 //! And one for the checks against queueing theory: [`queue`], a service fed by a Poisson
@@ -14,7 +15,7 @@
 
 use crate::scenario::{
     Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, LogSpec, NodeSpec, Partitioner,
-    Protocol, QueueSpec, Scenario, ServiceSpec, Step, TopicSpec, WorkloadSpec,
+    Protocol, QueueSpec, Scenario, ServiceSpec, Step, SubscriptionSpec, TopicSpec, WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -105,6 +106,7 @@ pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
             on_request: vec![],
             on_message: vec![],
             client: ClientSpec::default(),
+            subscribe: vec![],
         })],
         links: vec![],
         workloads: vec![WorkloadSpec {
@@ -133,6 +135,7 @@ fn service(
         on_request,
         on_message,
         client: ClientSpec::default(),
+        subscribe: vec![],
     })
 }
 
@@ -201,6 +204,34 @@ pub fn partitioned_log(partitioner: Partitioner) -> Scenario {
             link("a", "log", Protocol::Kafka, 40.0),
             link("log", "b1", Protocol::Kafka, 40.0),
             link("log", "b2", Protocol::Kafka, 40.0),
+        ],
+        workloads: vec![],
+        faults: vec![],
+    }
+}
+
+/// GraphQL: A sends a mutation over HTTP and waits for its answer, as it would for a query.
+/// The server does the work, pushes an `orderPlaced` event to every subscriber (C subscribed
+/// over a WebSocket when the run began) and answers A. C gets the event without asking, and
+/// its own work delays nobody.
+pub fn graphql() -> Scenario {
+    let notify = Step::Notify { topic: "orderPlaced".into() };
+    let mut c = service("c", "Client C", 150.0, vec![], vec![], vec![Step::Work]);
+    if let NodeSpec::Service(spec) = &mut c {
+        spec.subscribe =
+            vec![SubscriptionSpec { server: "api".into(), topic: "orderPlaced".into() }];
+    }
+    Scenario {
+        name: "graphql".into(),
+        seed: SEED,
+        nodes: vec![
+            service("a", "Client A", 20.0, vec![call("api"), Step::Work], vec![], vec![]),
+            service("api", "GraphQL server", 300.0, vec![], vec![Step::Work, notify], vec![]),
+            c,
+        ],
+        links: vec![
+            link("a", "api", Protocol::Http, 60.0),
+            link("api", "c", Protocol::WebSocket, 60.0),
         ],
         workloads: vec![],
         faults: vec![],

@@ -116,6 +116,18 @@ pub struct ServiceSpec {
     /// How the service's HTTP client calls others. The default waits for ever, once.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Subscriptions the service opens when the run starts, as a GraphQL client does: each a
+    /// long-lived connection over which the server pushes an event whenever one of its steps
+    /// `notify`s the topic. The pushes are jobs with the `on_message` steps.
+    #[serde(default)]
+    pub subscribe: Vec<SubscriptionSpec>,
+}
+
+/// A subscription to a server's topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionSpec {
+    pub server: String,
+    pub topic: String,
 }
 
 /// An HTTP client's policy: how long it waits for a response, and what it does then.
@@ -149,6 +161,9 @@ pub enum Step {
     Call { service: String },
     /// Hand a message to a broker queue and carry on at once.
     Publish { broker: String, queue: String },
+    /// Push an event to every current subscriber of this service's `topic` and carry on at
+    /// once: the server does not wait for the subscribers.
+    Notify { topic: String },
     /// Append a record to a topic of a partitioned log and carry on at once. Its key stands
     /// for what the record is about (an order's customer, say): the job's number modulo `keys`.
     Produce { log: String, topic: String, keys: u32 },
@@ -248,6 +263,8 @@ pub enum Protocol {
     Amqp,
     /// A log's own protocol: produce, fetch, commit.
     Kafka,
+    /// A long-lived two-way connection, over which a GraphQL subscription's events come.
+    WebSocket,
 }
 
 impl Protocol {
@@ -257,6 +274,7 @@ impl Protocol {
             Protocol::Http => "HTTP",
             Protocol::Amqp => "AMQP",
             Protocol::Kafka => "Kafka",
+            Protocol::WebSocket => "WebSocket",
         }
     }
 }
@@ -408,6 +426,18 @@ pub struct Service {
     pub on_request: Vec<Action>,
     pub on_message: Vec<Action>,
     pub client: Client,
+    /// The topics this service's `notify` steps name, in order of first mention.
+    pub topics: Vec<String>,
+    pub subscribe: Vec<Subscription>,
+}
+
+/// A checked [`SubscriptionSpec`]: the server, the link the pushes come over, and the topic's
+/// index among the server's topics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    pub server: NodeId,
+    pub link: LinkId,
+    pub topic: u16,
 }
 
 /// A checked [`ClientSpec`].
@@ -428,9 +458,23 @@ pub const MAX_RETRIES: u32 = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Work,
-    Call { service: NodeId, link: LinkId },
-    Publish { queue: QueueId, link: LinkId },
-    Produce { topic: TopicId, link: LinkId, keys: u32 },
+    Call {
+        service: NodeId,
+        link: LinkId,
+    },
+    Publish {
+        queue: QueueId,
+        link: LinkId,
+    },
+    Produce {
+        topic: TopicId,
+        link: LinkId,
+        keys: u32,
+    },
+    /// The index of the topic among the service's own topics.
+    Notify {
+        topic: u16,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -665,6 +709,7 @@ impl Scenario {
 
         let queue_names = queues_of(&self.nodes);
         let topic_names = topics_of(&self.nodes);
+        let notified = notified_topics(&self.nodes);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             let me = NodeId(i as u16);
@@ -681,6 +726,12 @@ impl Scenario {
                             Problem::OutOfRange(1, MAX_WORKERS),
                         ));
                     }
+                    if s.subscribe.len() > MAX_NODES {
+                        return Err(Error::new(
+                            format!("{f}.subscribe"),
+                            Problem::TooMany(MAX_NODES),
+                        ));
+                    }
                     let steps = |name: &str, steps: &[Step]| -> Result<Vec<Action>, Error> {
                         if steps.len() > MAX_STEPS {
                             return Err(Error::new(
@@ -693,7 +744,7 @@ impl Scenario {
                             .enumerate()
                             .map(|(k, step)| {
                                 let sf = format!("{f}.{name}[{k}]");
-                                let names = (&queue_names[..], &topic_names[..]);
+                                let names = (&queue_names[..], &topic_names[..], &notified[i][..]);
                                 self.resolve(step, me, &sf, &node, &link_between, names)
                             })
                             .collect()
@@ -705,6 +756,43 @@ impl Scenario {
                         on_request: steps("on_request", &s.on_request)?,
                         on_message: steps("on_message", &s.on_message)?,
                         client: client(&s.client, &format!("{f}.client"))?,
+                        topics: notified[i].iter().map(|t| t.to_string()).collect(),
+                        subscribe: s
+                            .subscribe
+                            .iter()
+                            .enumerate()
+                            .map(|(k, sub)| {
+                                let sf = format!("{f}.subscribe[{k}]");
+                                let server = node(format!("{sf}.server"), &sub.server)?;
+                                if server == me
+                                    || !matches!(
+                                        self.nodes[server.0 as usize],
+                                        NodeSpec::Service(_)
+                                    )
+                                {
+                                    return Err(Error::new(
+                                        format!("{sf}.server"),
+                                        Problem::NotAService(sub.server.clone()),
+                                    ));
+                                }
+                                let topic = notified[server.0 as usize]
+                                    .iter()
+                                    .position(|t| *t == sub.topic)
+                                    .ok_or_else(|| {
+                                        Error::new(
+                                            format!("{sf}.topic"),
+                                            Problem::UnknownTopic(sub.topic.clone()),
+                                        )
+                                    })?;
+                                let link = link_between(
+                                    format!("{sf}.server"),
+                                    me,
+                                    server,
+                                    Protocol::WebSocket,
+                                )?;
+                                Ok(Subscription { server, link, topic: topic as u16 })
+                            })
+                            .collect::<Result<_, Error>>()?,
                     })
                 }
             };
@@ -823,7 +911,7 @@ impl Scenario {
         field: &str,
         node: &dyn Fn(String, &str) -> Result<NodeId, Error>,
         link_between: &dyn Fn(String, NodeId, NodeId, Protocol) -> Result<LinkId, Error>,
-        (queue_names, topic_names): (&[Vec<&str>], &[Vec<&str>]),
+        (queue_names, topic_names, notified): (&[Vec<&str>], &[Vec<&str>], &[&str]),
     ) -> Result<Action, Error> {
         Ok(match step {
             Step::Work => Action::Work,
@@ -848,6 +936,14 @@ impl Scenario {
                 };
                 let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
                 Action::Publish { queue: QueueId { broker: b, index: index as u16 }, link }
+            }
+            Step::Notify { topic } => {
+                if topic.trim().is_empty() {
+                    return Err(Error::new(format!("{field}.topic"), Problem::Empty));
+                }
+                // Every notified topic is in the list: it was made from these very steps.
+                let index = notified.iter().position(|t| t == topic).unwrap_or(0);
+                Action::Notify { topic: index as u16 }
             }
             Step::Produce { log, topic, keys } => {
                 let l = node(format!("{field}.log"), log)?;
@@ -905,6 +1001,27 @@ fn queues_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
         .map(|n| match n {
             NodeSpec::Broker(b) => b.queues.iter().map(|q| q.name.as_str()).collect(),
             NodeSpec::Service(_) | NodeSpec::Log(_) => Vec::new(),
+        })
+        .collect()
+}
+
+/// Each service's notified topics, in order of first mention among its steps.
+fn notified_topics(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
+    nodes
+        .iter()
+        .map(|n| {
+            let mut topics: Vec<&str> = Vec::new();
+            if let NodeSpec::Service(s) = n {
+                let steps = s.on_trigger.iter().chain(&s.on_request).chain(&s.on_message);
+                for step in steps {
+                    if let Step::Notify { topic } = step {
+                        if !topics.contains(&topic.as_str()) {
+                            topics.push(topic);
+                        }
+                    }
+                }
+            }
+            topics
         })
         .collect()
 }

@@ -47,6 +47,8 @@ pub(crate) enum Origin {
         tag: u64,
         acked: bool,
     },
+    /// An event a server pushed for a subscription: nothing is owed.
+    Push,
     /// A record of a log's partition: its commit is owed when the job is done.
     Record {
         log: NodeId,
@@ -96,6 +98,8 @@ pub(crate) struct ServiceState {
     epoch: u32,
     /// Idempotency keys of the requests it has taken, kept across crashes as a database would.
     keys: BTreeMap<MsgId, KeyState>,
+    /// Open subscriptions to this service's topics: (topic, subscriber, link), oldest first.
+    subscribers: Vec<(u16, NodeId, LinkId)>,
 }
 
 impl ServiceState {
@@ -106,7 +110,37 @@ impl ServiceState {
             inbox: VecDeque::new(),
             epoch: 0,
             keys: BTreeMap::new(),
+            subscribers: Vec::new(),
         }
+    }
+
+    /// Opens this service's subscriptions to `server` (every server: `None`).
+    pub fn open_subscriptions(&mut self, server: Option<NodeId>, spec: &Service, cx: &mut Ctx) {
+        for sub in &spec.subscribe {
+            if server.is_none_or(|s| s == sub.server) {
+                cx.send(self.node, sub.server, sub.link, Payload::Subscribe { topic: sub.topic });
+            }
+        }
+    }
+
+    /// A subscription request arrived: push the topic's events to `from` from now on.
+    pub fn subscribe(&mut self, topic: u16, from: NodeId, link: LinkId, cx: &mut Ctx) {
+        if !self.subscribers.iter().any(|&(t, n, _)| t == topic && n == from) {
+            self.subscribers.push((topic, from, link));
+        }
+        cx.note(EventKind::Subscribed { server: self.node, subscriber: from, topic });
+    }
+
+    /// Ends the subscriptions of `subscriber` (of everyone: `None`): a connection closed.
+    pub fn unsubscribe(&mut self, subscriber: Option<NodeId>, cx: &mut Ctx) {
+        let server = self.node;
+        self.subscribers.retain(|&(topic, n, _)| {
+            let ends = subscriber.is_none_or(|s| s == n);
+            if ends {
+                cx.note(EventKind::Unsubscribed { server, subscriber: n, topic });
+            }
+            !ends
+        });
     }
 
     pub fn epoch(&self) -> u32 {
@@ -294,7 +328,7 @@ impl ServiceState {
         match job.origin {
             Origin::Trigger => &spec.on_trigger,
             Origin::Request { .. } => &spec.on_request,
-            Origin::Delivery { .. } | Origin::Record { .. } => &spec.on_message,
+            Origin::Delivery { .. } | Origin::Record { .. } | Origin::Push => &spec.on_message,
         }
     }
 
@@ -324,6 +358,17 @@ impl ServiceState {
                     cx.send(me, queue.broker, link, Payload::Publish { queue });
                     step += 1;
                 }
+                Action::Notify { topic } => {
+                    let mut n = 0;
+                    for &(t, to, link) in &self.subscribers {
+                        if t == topic {
+                            cx.send(me, to, link, Payload::Push { topic });
+                            n += 1;
+                        }
+                    }
+                    cx.note(EventKind::Notified { node: me, topic, subscribers: n });
+                    step += 1;
+                }
                 Action::Produce { topic, link, keys } => {
                     let key = (job.id.0 % u64::from(keys)) as u32;
                     cx.send(me, topic.log, link, Payload::Produce { topic, key });
@@ -340,7 +385,7 @@ impl ServiceState {
         let me = self.node;
         let w = worker as u32;
         match job.origin {
-            Origin::Trigger => {}
+            Origin::Trigger | Origin::Push => {}
             Origin::Request { msg, from, link, key } => {
                 if let Some(key) = key {
                     self.keys.insert(key, KeyState::Done { ok });

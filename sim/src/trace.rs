@@ -54,6 +54,11 @@ pub enum Payload {
     },
     /// The member is done with the record at `offset`: the partition's next may go out.
     Commit { topic: TopicId, partition: u32, offset: u64 },
+    /// A client opens a subscription to the server's topic (its index among the server's
+    /// topics), on a connection that stays open.
+    Subscribe { topic: u16 },
+    /// The server pushes an event of the topic to a subscriber, unasked.
+    Push { topic: u16 },
 }
 
 /// Why an envelope never reached its destination.
@@ -283,6 +288,25 @@ pub enum EventKind {
         topic: TopicId,
         partition: u32,
         consumer: Option<NodeId>,
+    },
+    /// The server now pushes `topic`'s events to `subscriber`.
+    Subscribed {
+        server: NodeId,
+        subscriber: NodeId,
+        topic: u16,
+    },
+    /// The subscription ended: one end of its connection crashed. Events in between are
+    /// not pushed, nor replayed later.
+    Unsubscribed {
+        server: NodeId,
+        subscriber: NodeId,
+        topic: u16,
+    },
+    /// A `notify` step: the server pushed an event of `topic` to `subscribers` subscribers.
+    Notified {
+        node: NodeId,
+        topic: u16,
+        subscribers: u32,
     },
     /// A setting changed; it applies to what starts after now.
     LinkLatencyChanged {

@@ -68,6 +68,7 @@ pub fn Diagram(
                     Protocol::Http => "link http",
                     Protocol::Amqp => "link amqp",
                     Protocol::Kafka => "link kafka",
+                    Protocol::WebSocket => "link websocket",
                 };
                 let (mx, my) = ((s.x + e.x) / 2.0, (s.y + e.y) / 2.0);
                 let vertical = (e.y - s.y).abs() > (e.x - s.x).abs();

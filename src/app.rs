@@ -1,4 +1,4 @@
-//! The page: an introduction, the three figures in order, and a word on what lies beyond them.
+//! The page: an introduction, the three figures in order, and two figures beyond them.
 
 use leptos::prelude::*;
 
@@ -46,15 +46,14 @@ pub fn App() -> impl IntoView {
         o.parent = None;
     }
     let page_problems = if linked.is_none() { std::mem::take(&mut problems) } else { Vec::new() };
-    let figures = FigureKind::ALL
-        .into_iter()
-        .map(|kind| match &linked {
-            Some(o) if o.kind == kind => view! {
-                <Figure options=o.clone() problems=problems.clone() tall=tall in_page=true scroll_to=true />
-            },
-            _ => view! { <Figure options=Options::new(kind) tall=tall in_page=true /> },
-        })
-        .collect_view();
+    let figure = |kind: FigureKind| match &linked {
+        Some(o) if o.kind == kind => view! {
+            <Figure options=o.clone() problems=problems.clone() tall=tall in_page=true scroll_to=true />
+        },
+        _ => view! { <Figure options=Options::new(kind) tall=tall in_page=true /> },
+    };
+    let figures = FigureKind::ALL.into_iter().map(figure).collect_view();
+    let beyond = FigureKind::BEYOND.into_iter().map(figure).collect_view();
 
     view! {
         <header class="intro">
@@ -83,15 +82,16 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             {figures}
+        <section class="beyond" aria-labelledby="beyond-heading">
+            <h2 id="beyond-heading">"Beyond the three"</h2>
+            <p>
+                "Two more ways services talk, built from the same pieces. GraphQL mixes both styles in \
+                one API. A Kafka-style log is a broker that keeps its messages in order, but only within \
+                each partition."
+            </p>
+            {beyond}
+        </section>
         </main>
         <Announcer voice=voice />
-        <footer class="beyond">
-            <h2>"Beyond the three"</h2>
-            <p>
-                "GraphQL mixes both styles in one API: queries and mutations are a request and its \
-                response, like Figure 1, while a subscription keeps a connection open over which the \
-                server pushes messages as things happen, like the delivery side of Figure 2."
-            </p>
-        </footer>
     }
 }

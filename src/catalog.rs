@@ -1,6 +1,7 @@
-//! The three figures as the page presents them: which scenario, what the reader's action is
+//! The figures as the page presents them, the three classic ones and two beyond them: which scenario, what the reader's action is
 //! called, and the caption that teaches the figure's point.
 
+use callflow_sim::scenario::Partitioner;
 use callflow_sim::{figures, Model, Scenario};
 
 /// One of the figures on the page.
@@ -9,17 +10,39 @@ pub enum FigureKind {
     RequestResponse,
     Broker,
     Hybrid,
+    /// GraphQL: a mutation over HTTP, its event pushed to a subscriber.
+    GraphQl,
+    /// A Kafka-style partitioned log shared by two consumers.
+    Log,
 }
 
 impl FigureKind {
+    /// The three classic figures, in the page's order.
     pub const ALL: [FigureKind; 3] =
         [FigureKind::RequestResponse, FigureKind::Broker, FigureKind::Hybrid];
+
+    /// The figures beyond the three, at the end of the page.
+    pub const BEYOND: [FigureKind; 2] = [FigureKind::GraphQl, FigureKind::Log];
+
+    /// Every figure.
+    pub const EVERY: [FigureKind; 5] = [
+        FigureKind::RequestResponse,
+        FigureKind::Broker,
+        FigureKind::Hybrid,
+        FigureKind::GraphQl,
+        FigureKind::Log,
+    ];
+
+    /// The figures' slugs, for messages that list them.
+    pub const SLUGS: &'static str = "sync, async, hybrid, graphql or log";
 
     pub fn scenario(self) -> Scenario {
         match self {
             FigureKind::RequestResponse => figures::request_response(),
             FigureKind::Broker => figures::broker(),
             FigureKind::Hybrid => figures::hybrid(),
+            FigureKind::GraphQl => figures::graphql(),
+            FigureKind::Log => figures::partitioned_log(Partitioner::ByKey),
         }
     }
 
@@ -30,7 +53,7 @@ impl FigureKind {
 
     /// The figure a slug names.
     pub fn from_slug(slug: &str) -> Option<FigureKind> {
-        FigureKind::ALL.into_iter().find(|k| k.slug() == slug)
+        FigureKind::EVERY.into_iter().find(|k| k.slug() == slug)
     }
 
     /// A short name used in element ids, links and test hooks.
@@ -39,6 +62,8 @@ impl FigureKind {
             FigureKind::RequestResponse => "sync",
             FigureKind::Broker => "async",
             FigureKind::Hybrid => "hybrid",
+            FigureKind::GraphQl => "graphql",
+            FigureKind::Log => "log",
         }
     }
 
@@ -47,6 +72,8 @@ impl FigureKind {
             FigureKind::RequestResponse => 1,
             FigureKind::Broker => 2,
             FigureKind::Hybrid => 3,
+            FigureKind::GraphQl => 4,
+            FigureKind::Log => 5,
         }
     }
 
@@ -55,6 +82,8 @@ impl FigureKind {
             FigureKind::RequestResponse => "Synchronous: an HTTP request and its response",
             FigureKind::Broker => "Asynchronous: a message through a broker",
             FigureKind::Hybrid => "Hybrid: HTTP in front, a message behind",
+            FigureKind::GraphQl => "GraphQL: a mutation answered, its event pushed",
+            FigureKind::Log => "A partitioned log: order per key, not across partitions",
         }
     }
 
@@ -63,6 +92,8 @@ impl FigureKind {
         match self {
             FigureKind::RequestResponse | FigureKind::Hybrid => "Send request",
             FigureKind::Broker => "Publish message",
+            FigureKind::GraphQl => "Send mutation",
+            FigureKind::Log => "Produce record",
         }
     }
 
@@ -87,6 +118,24 @@ impl FigureKind {
                  through the broker, with what C needs for its own job, and then answers A at \
                  once. A's wait covers B's work but none of C's: make C slow, and A is still \
                  answered just as fast."
+            }
+            FigureKind::GraphQl => {
+                "GraphQL mixes the two styles in one API. A sends a mutation over HTTP and waits \
+                 for its answer, as it would for a query. C subscribed when the page opened, over \
+                 a WebSocket that stays open: when the API has done the mutation's work, it \
+                 pushes an event to C, unasked, and answers A without waiting for C. Crash C and \
+                 send again: the API pushes to nobody, and C, once back, subscribes again but \
+                 never hears what it missed."
+            }
+            FigureKind::Log => {
+                "A Kafka-style log keeps each record in one partition of its topic, in the order \
+                 it arrived there. Each partition belongs to one of the two instances of B, which \
+                 takes its records one at a time and commits each before the next. A's records are \
+                 about four customers (the key, k0 to k3); by key, one customer's records share a \
+                 partition and are handled in order. Nothing orders records in different \
+                 partitions: B1 and B2 work at their own pace. Switch to round robin and produce \
+                 several records quickly: one customer's records spread over partitions, and the \
+                 check below the diagram soon shows one finished before an earlier one."
             }
         }
     }

@@ -8,6 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlElement, ResizeObserver, ResizeObserverEntry, ShadowRootInit, ShadowRootMode};
 
+use crate::catalog::FigureKind;
 use crate::components::{Announcer, Figure, Problems};
 use crate::export::split_query;
 use crate::live::{Home, Voice};
@@ -108,9 +109,9 @@ pub fn mount(host: HtmlElement, from_url: bool, home: String) {
     let (found, mut problems) = options::read(None, &pairs);
     if found.is_none() && problems.is_empty() {
         problems.push(if from_url {
-            "No figure is named: add figure=sync, async or hybrid to the address.".to_string()
+            format!("No figure is named: add figure={} to the address.", FigureKind::SLUGS)
         } else {
-            "No figure is named: give data-callflow the value sync, async or hybrid.".to_string()
+            format!("No figure is named: give data-callflow the value {}.", FigureKind::SLUGS)
         });
     }
     let parent = found.as_ref().filter(|_| from_url).and_then(|o| o.parent.clone());

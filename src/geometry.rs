@@ -2,7 +2,7 @@
 //! points on box edges, and a token's position along its link at a given time. Pure functions
 //! with native tests.
 
-use callflow_sim::scenario::Role;
+use callflow_sim::scenario::{Node, Role};
 use callflow_sim::{Model, NodeId, SimTime};
 
 use crate::catalog::FigureKind;
@@ -19,6 +19,13 @@ pub const BOX_W: f64 = 176.0;
 pub const BOX_H: f64 = 84.0;
 pub const BROKER_W: f64 = 180.0;
 pub const BROKER_H: f64 = 100.0;
+
+/// A log's box: room for a row per partition.
+pub const LOG_W: f64 = 230.0;
+pub const LOG_H: f64 = 150.0;
+
+/// The boxes of the two consumers side by side in the log figure's tall layout.
+pub const NARROW_BOX_W: f64 = 146.0;
 
 /// The tall layouts' width, and their boxes' width: the picture is narrow so that its text is
 /// large on a phone, and the boxes take most of it.
@@ -41,6 +48,8 @@ pub struct Layout {
     pub height: f64,
     pub nodes: Vec<(&'static str, Point)>,
     pub tall: bool,
+    /// Nodes drawn narrower than the layout's boxes, to sit side by side.
+    pub narrow: &'static [&'static str],
 }
 
 impl Layout {
@@ -83,8 +92,40 @@ impl Layout {
                     ("c", p(150.0, 590.0)),
                 ],
             ),
+            (FigureKind::GraphQl, false) => (
+                760.0,
+                120.0,
+                vec![("a", p(95.0, 58.0)), ("api", p(380.0, 58.0)), ("c", p(665.0, 58.0))],
+            ),
+            (FigureKind::GraphQl, true) => (
+                TALL_W,
+                470.0,
+                vec![("a", p(150.0, 50.0)), ("api", p(150.0, 235.0)), ("c", p(150.0, 420.0))],
+            ),
+            (FigureKind::Log, false) => (
+                760.0,
+                250.0,
+                vec![
+                    ("a", p(95.0, 125.0)),
+                    ("log", p(370.0, 125.0)),
+                    ("b1", p(665.0, 55.0)),
+                    ("b2", p(665.0, 195.0)),
+                ],
+            ),
+            (FigureKind::Log, true) => (
+                TALL_W,
+                560.0,
+                vec![
+                    ("a", p(150.0, 50.0)),
+                    ("log", p(150.0, 255.0)),
+                    ("b1", p(76.0, 505.0)),
+                    ("b2", p(224.0, 505.0)),
+                ],
+            ),
         };
-        Layout { width, height, nodes, tall }
+        let narrow: &'static [&'static str] =
+            if kind == FigureKind::Log && tall { &["b1", "b2"] } else { &[] };
+        Layout { width, height, nodes, tall, narrow }
     }
 
     pub fn centre(&self, id: &str) -> Option<Point> {
@@ -96,13 +137,23 @@ impl Layout {
         let place = |id: NodeId| {
             let n = model.node(id);
             let c = self.centre(&n.id).unwrap_or(Point { x: 0.0, y: 0.0 });
-            (c, self.box_size(matches!(n.role, Role::Broker(_))))
+            (c, self.size_of(n))
         };
         let ((pa, (wa, ha)), (pb, (wb, hb))) = (place(a), place(b));
         (edge_point(pa, wa, ha, pb), edge_point(pb, wb, hb, pa))
     }
 
     /// The size of a node's box.
+    pub fn size_of(&self, n: &Node) -> (f64, f64) {
+        match n.role {
+            Role::Log(_) => (if self.tall { TALL_BOX_W } else { LOG_W }, LOG_H),
+            Role::Broker(_) => self.box_size(true),
+            Role::Service(_) if self.narrow.contains(&n.id.as_str()) => (NARROW_BOX_W, BOX_H),
+            Role::Service(_) => self.box_size(false),
+        }
+    }
+
+    /// The size of a service's or a broker's box.
     pub fn box_size(&self, is_broker: bool) -> (f64, f64) {
         match (self.tall, is_broker) {
             (true, true) => (TALL_BOX_W, BROKER_H),
@@ -210,14 +261,14 @@ mod tests {
 
     #[test]
     fn every_figure_places_every_node_inside_the_picture() {
-        for kind in FigureKind::ALL {
+        for kind in FigureKind::EVERY {
             let model = kind.scenario().validate().unwrap();
             for tall in [false, true] {
                 let layout = Layout::of(kind, tall);
                 for n in &model.nodes {
                     let p =
                         layout.centre(&n.id).unwrap_or_else(|| panic!("{kind:?} places {}", n.id));
-                    let (w, h) = layout.box_size(n.id == "broker");
+                    let (w, h) = layout.size_of(n);
                     assert!(
                         p.x - w / 2.0 >= 0.0 && p.x + w / 2.0 <= layout.width,
                         "{kind:?} {}",

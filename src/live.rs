@@ -176,6 +176,26 @@ impl Live {
         self.say("Replaying the imported run from 0 ms.".to_string());
     }
 
+    /// Starts the run again from `model`, nothing done yet: the figure itself was changed
+    /// (how the log partitions, say). `said` tells the reader what changed.
+    pub fn rebuild(self, model: Model, said: String) {
+        self.engage();
+        self.playback.update_value(|p| p.replay(model, Vec::new(), None));
+        if let Some(s) = self.playback.try_with_value(Playback::settings) {
+            self.settings.set(s);
+        }
+        self.notice.set(None);
+        self.wake();
+        self.refresh();
+        self.remember();
+        self.say(said);
+    }
+
+    /// The model the run started from.
+    pub fn start_model(self) -> Model {
+        self.playback.with_value(|p| p.start().clone())
+    }
+
     /// The figure's nodes and links, with the settings as they are now.
     pub fn model(self) -> Model {
         self.playback.with_value(|p| p.sim().model().clone())

@@ -3,7 +3,7 @@
 //! moment to open at, and how the figure is shown. Reading never fails: a bad value gets a
 //! sentence for the page and its default. Pure logic, tested natively.
 
-use callflow_sim::scenario::Role;
+use callflow_sim::scenario::{Partitioner, Role};
 use callflow_sim::{LinkId, Model, NodeId, SimTime};
 
 use crate::catalog::FigureKind;
@@ -145,14 +145,18 @@ pub fn read(
         (Some(v), _) => match FigureKind::from_slug(&v.trim().to_ascii_lowercase()) {
             Some(k) => k,
             None => {
-                problems.push(format!("figure: “{}” is not one of sync, async, hybrid.", quote(v)));
+                problems.push(format!(
+                    "figure: “{}” is not one of {}.",
+                    quote(v),
+                    FigureKind::SLUGS
+                ));
                 return (None, problems);
             }
         },
         (None, Some(k)) => k,
         (None, None) => {
             if !pairs.is_empty() {
-                problems.push("No figure is named (figure=sync, async or hybrid; on an element, data-callflow=\"hybrid\"), so these options were not used.".into());
+                problems.push(format!("No figure is named (figure={}; on an element, data-callflow=\"hybrid\"), so these options were not used.", FigureKind::SLUGS));
             }
             return (None, problems);
         }
@@ -209,6 +213,13 @@ pub fn read(
                 )),
             },
             "in" => {} // read below, once the settings are known
+            "partitioner" if kind == FigureKind::Log => match read_partitioner(v) {
+                Some(p) => set_partitioner(&mut o.model, p),
+                None => problems.push(format!(
+                    "partitioner: “{}” is neither key nor round-robin; partitioning by key.",
+                    quote(value)
+                )),
+            },
             "parent" => match read_origin(v) {
                 Some(origin) => o.parent = Some(origin),
                 None => problems.push(format!(
@@ -367,6 +378,41 @@ fn setting_key(model: &Model, target: Target) -> String {
     }
 }
 
+/// How the model's first log partitions its first topic, if it has a log.
+pub fn partitioner(model: &Model) -> Option<Partitioner> {
+    model.nodes.iter().find_map(|n| match &n.role {
+        Role::Log(l) => l.topics.first().map(|t| t.partitioner),
+        _ => None,
+    })
+}
+
+/// Sets how every topic of every log in the model picks a record's partition.
+pub fn set_partitioner(model: &mut Model, p: Partitioner) {
+    for n in &mut model.nodes {
+        if let Role::Log(l) = &mut n.role {
+            for t in &mut l.topics {
+                t.partitioner = p;
+            }
+        }
+    }
+}
+
+/// The partitioner's name in links: `key` or `round-robin`.
+pub fn partitioner_name(p: Partitioner) -> &'static str {
+    match p {
+        Partitioner::ByKey => "key",
+        Partitioner::RoundRobin => "round-robin",
+    }
+}
+
+fn read_partitioner(v: &str) -> Option<Partitioner> {
+    match v.to_ascii_lowercase().as_str() {
+        "key" | "by-key" => Some(Partitioner::ByKey),
+        "round-robin" | "roundrobin" => Some(Partitioner::RoundRobin),
+        _ => None,
+    }
+}
+
 /// Whether [`write`] gives the whole run: a link holds at most [`MAX_INPUTS`] inputs.
 pub fn whole(p: &Playback) -> bool {
     p.inputs().len() + p.pending().count() <= MAX_INPUTS
@@ -395,6 +441,11 @@ pub fn write(p: &Playback) -> String {
                 let key = setting_key(start, Target::Processing(NodeId(i as u16)));
                 parts.push(format!("{key}={}", s.processing.mean().as_millis_f64()));
             }
+        }
+    }
+    if let (Some(p), Some(o)) = (partitioner(start), partitioner(&own)) {
+        if p != o {
+            parts.push(format!("partitioner={}", partitioner_name(p)));
         }
     }
     if p.speed() != DEFAULT_SPEED {

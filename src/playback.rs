@@ -12,7 +12,7 @@ use callflow_sim::{LatencySpec, LinkId, Model, NodeId, Payload, Sim, SimDuration
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
 use crate::narration::{narrate, short, Line};
-use crate::scene::{Activity, Scene};
+use crate::scene::{Activity, OrderCheck, Scene};
 
 /// The longest wall-clock gap one frame may account for. A tab that was hidden comes back to a
 /// huge gap; it plays on from where it stopped rather than jumping ahead.
@@ -553,7 +553,7 @@ impl Playback {
                 let c = centre(id);
                 let scene = self.scene.nodes.get(i);
                 let state = match (&n.role, self.scene.blocked(id)) {
-                    (Role::Broker(_), _) => NodeState::Broker,
+                    (Role::Broker(_) | Role::Log(_), _) => NodeState::Broker,
                     (_, Some((since, callee))) => {
                         NodeState::Waiting { on: short(model, callee), for_: now - since }
                     }
@@ -583,6 +583,28 @@ impl Playback {
             unacked: s.unacked.len(),
         });
 
+        let partitions = self
+            .scene
+            .partitions
+            .iter()
+            .map(|(&(_, index), p)| {
+                // The last two committed records, then what waits, up to the cells drawn.
+                let first = p.committed.saturating_sub(2);
+                let cells = (first..p.keys.len() as u64)
+                    .take(PARTITION_CELLS)
+                    .map(|offset| (offset, p.keys[offset as usize], offset < p.committed))
+                    .collect();
+                PartitionView {
+                    index,
+                    cells,
+                    records: p.keys.len() as u64,
+                    committed: p.committed,
+                    owner: p.owner.map(|o| short(model, o)),
+                }
+            })
+            .collect();
+        let order = (!self.scene.partitions.is_empty()).then(|| self.scene.order.clone());
+
         let mut on_links = vec![0; model.links.len()];
         for t in self.scene.wire.values() {
             if let Some(n) = on_links.get_mut(t.link.0 as usize) {
@@ -597,6 +619,8 @@ impl Playback {
             tokens,
             nodes,
             queue,
+            partitions,
+            order,
             on_links,
             idle: self.sim.next_due().is_none(),
         }
@@ -656,6 +680,10 @@ pub struct Frame {
     pub tokens: Vec<TokenView>,
     pub nodes: Vec<NodeView>,
     pub queue: Option<QueueView>,
+    /// A log's partitions, in order.
+    pub partitions: Vec<PartitionView>,
+    /// For a figure with a log: whether each key's records were finished in order.
+    pub order: Option<OrderCheck>,
     /// Envelopes on the wire, per link index.
     pub on_links: Vec<usize>,
     /// Nothing is scheduled: the run waits for the reader.
@@ -699,6 +727,40 @@ pub struct NodeView {
     pub last_wait: Option<SimDuration>,
 }
 
+/// How many records a partition's row shows.
+pub const PARTITION_CELLS: usize = 5;
+
+/// One partition of a log as drawn: a window of its records, from the last committed ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionView {
+    pub index: u32,
+    /// (offset, key, committed) for each record shown.
+    pub cells: Vec<(u64, u32, bool)>,
+    pub records: u64,
+    pub committed: u64,
+    /// The short name of the member that reads it.
+    pub owner: Option<String>,
+}
+
+/// The order check in a few words, for the diagram.
+pub fn order_short(o: &OrderCheck) -> String {
+    match o.broken {
+        None => format!("per-key order kept ({} done)", o.finished),
+        Some((key, ..)) => format!("per-key order broken: k{key}"),
+    }
+}
+
+/// The order check in words.
+pub fn order_text(o: &OrderCheck) -> String {
+    match o.broken {
+        None if o.finished == 0 => "order per key: nothing finished yet".into(),
+        None => format!("order per key: kept so far ({} finished)", o.finished),
+        Some((key, late, early)) => {
+            format!("order per key: broken for k{key}: record {late} finished after record {early}")
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueView {
     pub name: String,
@@ -731,6 +793,16 @@ impl Frame {
                 "queue “{}”: {} waiting, {} delivered and not yet acked",
                 q.name, q.ready, q.unacked
             ));
+        }
+        for p in &self.partitions {
+            let owner = p.owner.as_deref().unwrap_or("no consumer");
+            parts.push(format!(
+                "partition {} ({owner}): {} records, {} committed",
+                p.index, p.records, p.committed
+            ));
+        }
+        if let Some(o) = &self.order {
+            parts.push(order_text(o));
         }
         parts.push(match self.tokens.len() {
             0 => "nothing on the wire".into(),

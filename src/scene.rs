@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::{
-    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime, TopicId,
+    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, Payload, QueueId, SimDuration,
+    SimTime, TopicId,
 };
 
 /// What one worker is doing.
@@ -48,6 +49,21 @@ pub struct PartitionScene {
     pub committed: u64,
     /// The member that reads it; none when every member is down.
     pub owner: Option<NodeId>,
+    /// Each record's place in the order its topic received records, by offset.
+    pub places: Vec<u64>,
+}
+
+/// Whether a log's consumers have finished each key's records in the order the log received
+/// them, judged from their commits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderCheck {
+    /// Commits seen.
+    pub finished: u64,
+    /// The first key seen out of order: (key, the place of the record finished late, the
+    /// place of the later record finished before it), places counting from 1.
+    pub broken: Option<(u32, u64, u64)>,
+    /// The latest place finished, per key.
+    last: BTreeMap<u32, u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,6 +73,9 @@ pub struct Scene {
     pub nodes: Vec<NodeScene>,
     pub queues: BTreeMap<QueueId, QueueScene>,
     pub partitions: BTreeMap<(TopicId, u32), PartitionScene>,
+    /// Records appended to any topic so far.
+    pub appended: u64,
+    pub order: OrderCheck,
 }
 
 impl Scene {
@@ -77,6 +96,9 @@ impl Scene {
             EventKind::Sent { msg, from, to, link, payload, arrives } => {
                 let env = Envelope { id: msg, from, to, link, payload, sent: e.at, arrives };
                 self.wire.insert(msg, env);
+                if let Payload::Commit { topic, partition, offset } = payload {
+                    self.finished(topic, partition, offset);
+                }
             }
             EventKind::Received { msg, .. } | EventKind::Dropped { msg, .. } => {
                 self.wire.remove(&msg);
@@ -148,7 +170,10 @@ impl Scene {
                 q.acked += 1;
             }
             EventKind::Appended { topic, partition, key, .. } => {
-                self.partitions.entry((topic, partition)).or_default().keys.push(key);
+                let p = self.partitions.entry((topic, partition)).or_default();
+                p.keys.push(key);
+                p.places.push(self.appended);
+                self.appended += 1;
             }
             EventKind::Committed { topic, partition, offset } => {
                 let p = self.partitions.entry((topic, partition)).or_default();
@@ -174,6 +199,23 @@ impl Scene {
             | EventKind::LinkLatencyChanged { .. }
             | EventKind::ProcessingChanged { .. } => {}
         }
+    }
+
+    /// A member finished the record at `offset` and commits it: check its key's order.
+    fn finished(&mut self, topic: TopicId, partition: u32, offset: u64) {
+        let Some(p) = self.partitions.get(&(topic, partition)) else { return };
+        let (Some(&key), Some(&place)) =
+            (p.keys.get(offset as usize), p.places.get(offset as usize))
+        else {
+            return;
+        };
+        let o = &mut self.order;
+        o.finished += 1;
+        let last = o.last.entry(key).or_insert(place);
+        if place < *last && o.broken.is_none() {
+            o.broken = Some((key, place + 1, *last + 1));
+        }
+        *last = (*last).max(place);
     }
 
     fn node(&mut self, id: NodeId) -> &mut NodeScene {

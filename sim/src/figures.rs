@@ -197,8 +197,8 @@ pub fn partitioned_log(partitioner: Partitioner) -> Scenario {
                     consumers: vec!["b1".into(), "b2".into()],
                 }],
             }),
-            consumer("b1", "Microservice B, instance 1"),
-            consumer("b2", "Microservice B, instance 2"),
+            consumer("b1", "Microservice B1"),
+            consumer("b2", "Microservice B2"),
         ],
         links: vec![
             link("a", "log", Protocol::Kafka, 40.0),
@@ -226,7 +226,7 @@ pub fn graphql() -> Scenario {
         seed: SEED,
         nodes: vec![
             service("a", "Client A", 20.0, vec![call("api"), Step::Work], vec![], vec![]),
-            service("api", "GraphQL server", 300.0, vec![], vec![Step::Work, notify], vec![]),
+            service("api", "GraphQL API", 300.0, vec![], vec![Step::Work, notify], vec![]),
             c,
         ],
         links: vec![

@@ -97,7 +97,8 @@ pub fn Diagram(
             .map(|n| {
                 let c = layout.centre(&n.id).unwrap_or(geometry::Point { x: 0.0, y: 0.0 });
                 let is_broker = matches!(n.role, Role::Broker(_));
-                let (w, h) = layout.box_size(is_broker);
+                let is_log = matches!(n.role, Role::Log(_));
+                let (w, h) = layout.size_of(n);
                 let id = n.id.clone();
                 let id_for_state = id.clone();
                 let id_for_inbox = id.clone();
@@ -109,14 +110,16 @@ pub fn Diagram(
                 let state = move || frame.with(|f| f.node(&id_for_state).map(state_text)).unwrap_or_default();
                 let inbox = move || frame.with(|f| f.node(&id_for_inbox).map(inbox_text)).unwrap_or_default();
                 let top = c.y - h / 2.0;
-                let label_y = if is_broker { top + 22.0 } else { top + 28.0 };
+                let label_y = if is_broker || is_log { top + 22.0 } else { top + 28.0 };
                 let queue = is_broker.then(|| queue_view(frame, c, h));
+                let partitions = is_log.then(|| partitions_view(frame, c, w, h));
                 view! {
                     <g class=class data-node=n.id.clone()>
                         <rect class="box" x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
                         <text class="node-label" x=c.x y=label_y text-anchor="middle">{n.label.clone()}</text>
                         {queue}
-                        {(!is_broker).then(|| view! {
+                        {partitions}
+                        {(!is_broker && !is_log).then(|| view! {
                             <text class="node-state" x=c.x y=top + 52.0 text-anchor="middle" data-test="node-state">
                                 {state}
                             </text>
@@ -198,6 +201,59 @@ fn queue_view(frame: RwSignal<Frame>, c: geometry::Point, h: f64) -> impl IntoVi
     }
 }
 
+/// A log's partitions, a row each: its records by key (committed ones faded), and who reads
+/// it; under them, whether each key's records were finished in order.
+fn partitions_view(frame: RwSignal<Frame>, c: geometry::Point, w: f64, h: f64) -> impl IntoView {
+    let (left, top) = (c.x - w / 2.0, c.y - h / 2.0);
+    let (cell_w, gap, row_h) = (26.0, 3.0, 30.0);
+    let rows = move || {
+        frame.with(|f| {
+            f.partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let y = top + 36.0 + i as f64 * row_h;
+                    let x0 = left + 34.0;
+                    let cells = p
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &(offset, key, done))| {
+                            let x = x0 + k as f64 * (cell_w + gap);
+                            view! {
+                                <g class="record" class:committed=done data-offset=offset>
+                                    <rect x=x y=y width=cell_w height="20" rx="3" />
+                                    <text x=x + cell_w / 2.0 y=y + 14.5 text-anchor="middle">{format!("k{key}")}</text>
+                                </g>
+                            }
+                        })
+                        .collect_view();
+                    let more = p.records.saturating_sub(p.cells.last().map_or(0, |c| c.0 + 1));
+                    let owner = match &p.owner {
+                        Some(o) => format!("→ {o}"),
+                        None => "no one".into(),
+                    };
+                    let more_x = x0 + crate::playback::PARTITION_CELLS as f64 * (cell_w + gap);
+                    view! {
+                        <g class="partition" data-partition=p.index>
+                            <text class="partition-name" x=left + 10.0 y=y + 14.5>{format!("p{}", p.index)}</text>
+                            {cells}
+                            <text class="partition-more" x=more_x y=y + 14.5>{(more > 0).then(|| format!("+{more}"))}</text>
+                            <text class="partition-owner" x=left + w - 8.0 y=y + 14.5 text-anchor="end">{owner}</text>
+                        </g>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let order = move || frame.with(|f| f.order.as_ref().map(crate::playback::order_short));
+    let broken = move || frame.with(|f| f.order.as_ref().is_some_and(|o| o.broken.is_some()));
+    view! {
+        <g class="partitions" data-test="partitions">{rows}</g>
+        <text class="order" class:broken=broken x=c.x y=top + h - 10.0 text-anchor="middle" data-test="order">{order}</text>
+    }
+}
+
 /// The picture in one sentence, for the SVG's title.
 fn describe(kind: crate::catalog::FigureKind) -> &'static str {
     use crate::catalog::FigureKind::*;
@@ -208,6 +264,12 @@ fn describe(kind: crate::catalog::FigureKind) -> &'static str {
         }
         Hybrid => {
             "Diagram: A joined to B over HTTP; B and C joined through a message broker over AMQP."
+        }
+        GraphQl => {
+            "Diagram: client A joined to a GraphQL API over HTTP; the API joined to client C by a WebSocket."
+        }
+        Log => {
+            "Diagram: Microservice A joined to a log with three partitions, which B1 and B2 read; the log's rows show each partition's records by key."
         }
     }
 }

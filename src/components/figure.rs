@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::components::{Controls, Diagram, NarrationLine, Problems, Settings, Share};
+use crate::catalog::FigureKind;
+use crate::components::{
+    Controls, Diagram, NarrationLine, PartitionerChoice, Problems, Settings, Share,
+};
 use crate::live::Live;
 use crate::options::Options;
 use crate::playback::Frame;
@@ -58,6 +61,7 @@ pub fn Figure(
             <Controls live=live shown=shown />
             <p class="status" data-test="status">{status}</p>
             <NarrationLine text=live.narration />
+            {(shown.settings && kind == FigureKind::Log).then(|| view! { <PartitionerChoice live=live /> })}
             {shown.settings.then(|| view! { <Settings live=live /> })}
             {shown.share.then(|| view! { <Share live=live /> })}
         </section>

@@ -600,7 +600,7 @@ describe('hostile addresses', () => {
 
   test('embed.html that names no figure, or a bad one, says so in the frame', async () => {
     for (const [query, said] of [
-      ['', /No figure is named: add figure=sync, async or hybrid/],
+      ['', /No figure is named: add figure=sync, async, hybrid, graphql or log/],
       ['?figure=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E', /figure: “<script>window.__pwned=1<\/script>” is not one of sync, async, hybrid/],
     ]) {
       const { page, errors, context } = await openPage(browser, `${app.url}embed.html${query}`);

@@ -478,7 +478,7 @@ describe('a build for a sub-path', () => {
 
     const main = await open(base);
     await main.page.waitForSelector('section.figure[data-figure=hybrid] [data-test=status]');
-    assert.equal(await main.page.locator('section.figure').count(), 3);
+    assert.equal(await main.page.locator('section.figure').count(), 5, 'the three and the two beyond');
     for (const slug of FIGURES) assert.equal(await figureOn(main.page, slug).count(), 1);
     const sync = figureOn(main.page, 'sync');
     await main.page.waitForFunction(
@@ -900,19 +900,19 @@ describe('trace import', () => {
 });
 
 describe('the book', () => {
-  test('patterns.html mounts its three figures and they respond', async (t) => {
+  test('patterns.html mounts its five figures and they respond', async (t) => {
     assert.ok(existsSync(join(BOOK, 'patterns.html')), 'no docs/book: run scripts/book');
     const book = await serveDist(BOOK);
     t.after(() => book.close());
     const { page, errors, context } = await openPage(browser, `${book.url}patterns.html`, { reducedMotion: 'reduce' });
     await page.waitForFunction(() => {
       const hosts = document.querySelectorAll('[data-callflow]');
-      return hosts.length === 3 && [...hosts].every((h) => h.shadowRoot?.querySelector('section.figure [data-test=status]'));
+      return hosts.length === 5 && [...hosts].every((h) => h.shadowRoot?.querySelector('section.figure [data-test=status]'));
     });
     const slugs = await page.evaluate(() =>
       [...document.querySelectorAll('[data-callflow]')].map((h) => h.shadowRoot.querySelector('section.figure').dataset.figure),
     );
-    assert.deepEqual(slugs, FIGURES);
+    assert.deepEqual(slugs, [...FIGURES, 'graphql', 'log']);
     const fig = page.locator('[data-callflow=async] section.figure');
     const before = await statusOf(fig);
     await fig.locator('[data-test=act]').click();

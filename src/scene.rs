@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::{
-    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime,
+    Envelope, Event, EventKind, JobId, LinkId, Model, MsgId, NodeId, QueueId, SimDuration, SimTime,
 };
 
 /// What one worker is doing.
@@ -28,6 +28,8 @@ pub struct NodeScene {
     pub jobs_done: u64,
     /// Crashed and not yet recovered.
     pub down: bool,
+    /// Work takes this many percent of its processing time; `None` when it takes 100.
+    pub slow_percent: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -45,6 +47,8 @@ pub struct Scene {
     pub wire: BTreeMap<MsgId, Envelope>,
     pub nodes: Vec<NodeScene>,
     pub queues: BTreeMap<QueueId, QueueScene>,
+    /// Links that lose some of what they carry: per thousand, by link.
+    pub link_loss: BTreeMap<LinkId, u16>,
 }
 
 impl Scene {
@@ -77,6 +81,16 @@ impl Scene {
                 // A broker takes back its unacked deliveries: Requeued events follow.
             }
             EventKind::Recovered { node } => self.node(node).down = false,
+            EventKind::Slowed { node, percent } => {
+                self.node(node).slow_percent = (percent != 100).then_some(percent);
+            }
+            EventKind::LinkLossChanged { link, per_mille } => {
+                if per_mille == 0 {
+                    self.link_loss.remove(&link);
+                } else {
+                    self.link_loss.insert(link, per_mille);
+                }
+            }
             EventKind::JobLost { node, job } => {
                 self.node(node).inbox.remove(&job);
             }
@@ -142,8 +156,6 @@ impl Scene {
             | EventKind::CallFailed { .. }
             | EventKind::Replayed { .. }
             | EventKind::Discarded { .. }
-            | EventKind::Slowed { .. }
-            | EventKind::LinkLossChanged { .. }
             | EventKind::Partitioned { .. }
             | EventKind::Healed { .. }
             | EventKind::LinkLatencyChanged { .. }
@@ -172,7 +184,7 @@ impl Scene {
 mod tests {
     use super::*;
     use callflow_sim::scenario::Disruption;
-    use callflow_sim::{figures, LinkId, Sim};
+    use callflow_sim::{figures, Sim};
 
     /// Folds every new event into `scene` and checks it agrees with the run: the same
     /// envelopes on the wire, the same counts in each queue.

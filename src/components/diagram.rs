@@ -89,19 +89,19 @@ pub fn Diagram(
                 let (lx, ly) = if vertical { (mx + 42.0, my + 5.0) } else { (mx, my - 26.0) };
                 // How many are on the wire goes under the name, or under the line.
                 let count_y = if vertical { ly + 17.0 } else { my + 36.0 };
+                // A lossy link says so above its name, or under the count.
+                let loss_y = if vertical { ly - 18.0 } else { my + 50.0 };
                 let anchor = if vertical { "start" } else { "middle" };
                 let loss = move || frame.with(|f| f.link_loss.get(i).copied().unwrap_or(0));
                 view! {
                     <g class=class class:lossy=move || { loss() > 0 } data-link=i>
                         <line x1=s.x y1=s.y x2=e.x y2=e.y />
-                        <text class="link-label" x=lx y=ly text-anchor=anchor>
-                            {name}
-                            <tspan class="loss" data-test="link-loss">
-                                {move || match loss() {
-                                    0 => String::new(),
-                                    l => format!(" · loses {}", loss_text(l)),
-                                }}
-                            </tspan>
+                        <text class="link-label" x=lx y=ly text-anchor=anchor>{name}</text>
+                        <text class="link-loss" x=lx y=loss_y text-anchor=anchor data-test="link-loss">
+                            {move || match loss() {
+                                0 => String::new(),
+                                l => format!("loses {}", loss_text(l)),
+                            }}
                         </text>
                         <text class="link-count" x=lx y=count_y text-anchor=anchor data-test="link-count">
                             {move || {
@@ -151,8 +151,8 @@ pub fn Diagram(
                                     // Wide enough for the text at the badge's size.
                                     let width = 7.0 * text.chars().count() as f64 + 12.0;
                                     view! {
-                                        <rect x=right - width y=top - 9.0 width=width height="18" rx="9" />
-                                        <text x=right - width / 2.0 y=top + 4.0 text-anchor="middle">{text}</text>
+                                        <rect x=right - width y=top - 9.0 width=width height="16" rx="8" />
+                                        <text x=right - width / 2.0 y=top + 3.0 text-anchor="middle">{text}</text>
                                     }
                                 })
                             }}

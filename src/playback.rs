@@ -665,13 +665,9 @@ impl Playback {
     }
 }
 
-/// A slowdown as a factor: ×10 for 1000 percent, ×1.5 for 150.
+/// A slowdown as a factor: ×10 for 1000 percent, ×1.5 for 150, ×0.01 for 1.
 pub fn slowness(percent: u32) -> String {
-    let tenths = (percent + 5) / 10;
-    match tenths % 10 {
-        0 => format!("×{}", tenths / 10),
-        d => format!("×{}.{d}", tenths / 10),
-    }
+    format!("×{}", f64::from(percent) / 100.0)
 }
 
 /// A loss per thousand as a percentage: 50 % for 500, 0.5 % for 5.
@@ -1169,5 +1165,51 @@ mod tests {
         assert_eq!(q.name, "orders");
         assert_eq!(q.unacked, 1, "B holds one message at a time");
         assert!(q.ready >= 2, "the rest wait: {q:?}");
+    }
+
+    #[test]
+    fn a_fault_is_drawn_said_and_summed_up() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        let model = p.sim().model().clone();
+        let id = |name| model.node_named(name).unwrap();
+        p.disrupt(Disruption::Crash(id("c"))).unwrap();
+        assert!(p.narration().starts_with("C crashed"), "{}", p.narration());
+        p.disrupt(Disruption::Slow(id("b"), 1000)).unwrap();
+        assert_eq!(p.narration(), "B is slow now: its work takes ×10 its usual time.");
+        p.disrupt(Disruption::LinkLoss(LinkId(2), 500)).unwrap();
+        assert_eq!(p.narration(), "The broker ↔ C link now loses 50 % of the messages sent on it.");
+        let f = p.frame(&wide(p.kind()));
+        let (b, c) = (f.node("b").unwrap(), f.node("c").unwrap());
+        assert!(c.down && !b.down);
+        assert_eq!((b.slow_percent, c.slow_percent), (1000, 100));
+        assert_eq!(f.link_loss, vec![0, 0, 500]);
+        let summary = f.summary();
+        assert!(
+            summary.contains("B working, slow (×10)") || summary.contains("B idle, slow (×10)"),
+            "{summary}"
+        );
+        assert!(summary.contains(" · C down · "), "{summary}");
+        assert!(summary.contains("the broker ↔ C link loses 50 %"), "{summary}");
+
+        // And back: the picture and the words say nothing of them any more.
+        p.disrupt(Disruption::Recover(id("c"))).unwrap();
+        p.disrupt(Disruption::Slow(id("b"), 100)).unwrap();
+        assert_eq!(p.narration(), "B works at its usual speed again.");
+        p.disrupt(Disruption::LinkLoss(LinkId(2), 0)).unwrap();
+        let f = p.frame(&wide(p.kind()));
+        assert!(f.nodes.iter().all(|n| !n.down && n.slow_percent == 100));
+        assert!(f.lossy.is_empty() && f.link_loss.iter().all(|l| *l == 0));
+        assert!(p.disrupt(Disruption::Slow(id("broker"), 200)).is_err(), "a broker has no work");
+        assert_eq!(p.inputs().len(), 6, "the refused one is not recorded");
+    }
+
+    #[test]
+    fn factors_and_shares_read_well() {
+        assert_eq!(slowness(1000), "×10");
+        assert_eq!(slowness(150), "×1.5");
+        assert_eq!(slowness(1), "×0.01");
+        assert_eq!(loss_text(500), "50 %");
+        assert_eq!(loss_text(5), "0.5 %");
+        assert_eq!(loss_text(1000), "100 %");
     }
 }

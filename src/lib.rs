@@ -8,6 +8,7 @@
 //! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
 //! - [`narration`]: a sentence for what just happened;
 //! - [`options`]: a figure's options from a link or an element, and the link of a run;
+//! - [`presets`]: the failure lab's presets: a question, a start model, an answer from the trace;
 //! - [`live`]: the reactive handle the components share;
 //! - [`visibility`]: whether an element is on screen;
 //! - [`components`]: the Leptos view, one component per file.
@@ -22,6 +23,7 @@ pub mod live;
 pub mod narration;
 pub mod options;
 pub mod playback;
+pub mod presets;
 pub mod scene;
 pub mod visibility;
 

@@ -3,12 +3,14 @@
 
 use leptos::prelude::*;
 
+use callflow_sim::scenario::{Disruption, Gap};
 use callflow_sim::Model;
 
 use crate::catalog::FigureKind;
 use crate::geometry::Layout;
 use crate::options::Options;
 use crate::playback::{Frame, Playback, Setting, Target};
+use crate::presets::Preset;
 
 /// A message under the settings: what a change did, or why it was refused.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +83,14 @@ pub struct Live {
     address_due: StoredValue<bool>,
     /// The frame loop stopped because nothing was scheduled.
     sleeping: StoredValue<bool>,
+    /// The preset the run's start model came from, if any.
+    pub preset: RwSignal<Option<Preset>>,
+    /// The preset's answer, once its run is finished.
+    pub answer: RwSignal<Option<String>>,
+    /// The answer has been read out.
+    answer_said: StoredValue<bool>,
+    /// How A's jobs come in the run's start model.
+    pub workload: RwSignal<Gap>,
 }
 
 /// The page's address follows a run at most this often: a burst of clicks rewrites it once,
@@ -90,8 +100,8 @@ const ADDRESS_EVERY_MS: u64 = 400;
 impl Live {
     /// A figure's state as `options` describe it: by default one action at time zero, so that
     /// there is something to watch from the first moment. It plays as soon as it is on screen
-    /// unless the options say otherwise, open it at a moment, or the reader prefers reduced
-    /// motion. With `in_address`, the page's address follows the run.
+    /// unless the options say otherwise, open it at a moment or a preset, or the reader
+    /// prefers reduced motion. With `in_address`, the page's address follows the run.
     pub fn new(options: &Options, tall: Signal<bool>, in_address: bool) -> Live {
         let kind = options.kind;
         let (playback, problem) = options.playback();
@@ -113,12 +123,18 @@ impl Live {
             in_address,
             address_due: StoredValue::new(false),
             sleeping: StoredValue::new(false),
+            preset: RwSignal::new(options.preset),
+            answer: RwSignal::new(None),
+            answer_said: StoredValue::new(false),
+            workload: RwSignal::new(Gap::Manual),
         };
         Effect::new(move |_| {
             tall.track();
             live.refresh();
         });
-        let autoplay = options.autoplay.unwrap_or(options.open_at.is_none());
+        // A preset waits for the reader to read its question.
+        let autoplay =
+            options.autoplay.unwrap_or(options.open_at.is_none() && options.preset.is_none());
         if autoplay && !prefers_reduced_motion() {
             live.set_playing(true);
         }
@@ -161,6 +177,7 @@ impl Live {
         let inputs = options.inputs.clone().unwrap_or_default();
         let stop = options.open_at.map(|m| m.at);
         self.playback.update_value(|p| {
+            p.set_preset(options.preset);
             p.replay(options.model.clone(), inputs, stop);
             let _ = p.set_speed(options.speed);
         });
@@ -214,6 +231,31 @@ impl Live {
         if self.narration.get_untracked() != line {
             self.narration.set(line);
         }
+        let Some((preset, answer, workload)) = self.playback.try_with_value(|p| {
+            let workload = p.start().workloads.first().map_or(Gap::Manual, |w| w.gap);
+            (p.preset(), p.preset().and_then(|x| x.answer_for(p)), workload)
+        }) else {
+            return;
+        };
+        if self.preset.get_untracked() != preset {
+            self.preset.set(preset);
+        }
+        if self.answer.with_untracked(|a| *a != answer) {
+            self.answer_said.set_value(answer.is_none());
+            self.answer.set(answer);
+        }
+        if self.workload.get_untracked() != workload {
+            self.workload.set(workload);
+        }
+    }
+
+    /// The preset's answer, if it came since it was last read out; it counts as read out now.
+    fn fresh_answer(self) -> Option<String> {
+        if self.answer_said.try_get_value().unwrap_or(true) {
+            return None;
+        }
+        self.answer_said.set_value(true);
+        self.answer.get_untracked()
     }
 
     fn update(self, f: impl FnOnce(&mut Playback)) {
@@ -249,7 +291,11 @@ impl Live {
     /// Says the narration, with the simulated time so that a repeated sentence is heard again.
     fn say_narration(self) {
         let now = self.frame.with_untracked(|f| f.now);
-        self.say(format!("At {now}: {}", self.narration.get_untracked()));
+        let mut text = format!("At {now}: {}", self.narration.get_untracked());
+        if let Some(answer) = self.fresh_answer() {
+            text.push_str(&format!(" The run is over. Answer: {answer}"));
+        }
+        self.say(text);
     }
 
     /// While playing: says the narration if it changed and the last saying is old enough.
@@ -369,6 +415,79 @@ impl Live {
         self.remember();
     }
 
+    /// Something goes wrong, or stops going wrong, now; recorded with the run.
+    pub fn disrupt(self, d: Disruption) {
+        self.engage();
+        let mut refused = None;
+        self.update(|p| refused = p.disrupt(d).err());
+        if let Some(text) = refused {
+            self.notice.set(Some(Notice { text, error: true }));
+        }
+        self.wake();
+        self.remember();
+        self.say_narration();
+    }
+
+    /// Starts the figure again from `options`, at the speed it has now: paused with `pause`,
+    /// so that a preset's question is read before its run; otherwise playing or not as before.
+    fn start_over(self, options: &Options, pause: bool, said: String) {
+        self.engage();
+        let (mut p, problem) = options.playback();
+        let _ = p.set_speed(self.speed.get_untracked());
+        let playing = !pause && self.playing.get_untracked();
+        p.set_playing(playing);
+        if self.playback.try_set_value(p).is_some() {
+            return; // the figure is gone
+        }
+        self.playing.set(playing);
+        if let Some(s) = self.playback.try_with_value(Playback::settings) {
+            self.settings.set(s);
+        }
+        self.notice.set(problem.map(|text| Notice { text, error: true }));
+        self.refresh();
+        self.restart_clock();
+        self.remember();
+        self.say(said);
+    }
+
+    /// Opens a preset, paused at its start; `None` goes back to the plain figure.
+    pub fn choose(self, preset: Option<Preset>) {
+        let (options, said) = match preset {
+            Some(p) => (
+                Options::with_preset(p),
+                format!("{}. {} Press Play to find out.", p.title(), p.question()),
+            ),
+            None => (Options::new(self.kind), "Back to the plain figure, at 0 ms.".to_string()),
+        };
+        self.start_over(&options, true, said);
+    }
+
+    /// Changes how A's jobs come: part of the run's start, so the run starts again, with the
+    /// settings it has now.
+    pub fn set_workload(self, gap: Gap) {
+        let mut options = Options::new(self.kind);
+        options.preset = self.preset.get_untracked();
+        options.model = self.model();
+        let a = options.model.node_named("a");
+        options.model.workloads = match (gap, a) {
+            (Gap::Manual, _) | (_, None) => Vec::new(),
+            (gap, Some(service)) => {
+                vec![callflow_sim::scenario::Workload { service, gap, count: None }]
+            }
+        };
+        let said = match gap {
+            Gap::Manual => format!(
+                "A's jobs now come when you press “{}”. Started again at 0 ms.",
+                self.kind.action()
+            ),
+            Gap::Fixed(d) => format!("A now gets a job every {d}. Started again at 0 ms."),
+            Gap::Exponential(d) => format!(
+                "A now gets jobs at random, one every {d} on average. Started again at 0 ms."
+            ),
+        };
+        self.start_over(&options, false, said);
+    }
+
     /// Asks for the next animation frame; the loop ends when paused, replaced or disposed.
     fn next_frame(self, generation: u64, last: f64) {
         request_animation_frame(move || {
@@ -379,6 +498,9 @@ impl Live {
             self.update(|p| p.tick(now - last));
             self.follow_pause();
             self.say_now_and_then();
+            if self.answer_said.try_get_value() == Some(false) {
+                self.say_narration();
+            }
             self.remember();
             // With nothing to run, the loop sleeps until the reader's next action wakes it.
             if self.playback.try_with_value(Playback::idle).unwrap_or(true) {

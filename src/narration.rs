@@ -17,6 +17,16 @@ pub fn short(model: &Model, id: NodeId) -> String {
     }
 }
 
+/// A node's name where a sentence has it after "the" or between arrows: "broker", "log", or
+/// a service's short name.
+pub fn plain_name(model: &Model, id: NodeId) -> String {
+    match model.node(id).role {
+        Role::Broker(_) => "broker".into(),
+        Role::Log(_) => "log".into(),
+        Role::Service(_) => short(model, id),
+    }
+}
+
 /// The last word of a label: "A" for "Microservice A".
 pub fn short_label(label: &str) -> &str {
     label.rsplit(' ').next().unwrap_or(label)
@@ -281,12 +291,26 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             queue_name(model, queue),
             queue_name(model, to)
         ),
-        EventKind::Slowed { node, percent } => {
-            format!("{}'s work now takes {percent} % of its processing time.", s(node))
+        EventKind::Slowed { node, percent: 100 } => {
+            format!("{} works at its usual speed again.", s(node))
         }
+        EventKind::Slowed { node, percent } => format!(
+            "{} is slow now: its work takes {} its usual time.",
+            s(node),
+            crate::playback::slowness(percent)
+        ),
         EventKind::LinkLossChanged { link, per_mille } => {
             let l = model.link(link);
-            format!("The {} ↔ {} link now loses {per_mille} of every 1000 messages.", s(l.a), s(l.b))
+            let end = |n| plain_name(model, n);
+            match per_mille {
+                0 => format!("The {} ↔ {} link carries everything again.", end(l.a), end(l.b)),
+                _ => format!(
+                    "The {} ↔ {} link now loses {} of the messages sent on it.",
+                    end(l.a),
+                    end(l.b),
+                    crate::playback::loss_text(per_mille)
+                ),
+            }
         }
         EventKind::Partitioned { a, b } => {
             format!("{} and {} are cut off from each other.", s(a), s(b))

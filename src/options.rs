@@ -1,10 +1,24 @@
 //! A figure's options, as a link's query string or an embedding element's `data-` attributes
-//! give them, and back: the figure, seed, speed and settings, the reader's inputs and the
-//! moment to open at, and how the figure is shown. Reading never fails: a bad value gets a
-//! sentence for the page and its default. Pure logic, tested natively.
+//! give them, and back: the figure, its preset, seed, speed, settings and workload, the
+//! reader's inputs (actions, settings, faults) and the moment to open at, and how the figure
+//! is shown. Reading never fails: a bad value gets a sentence for the page and its default.
+//! Pure logic, tested natively.
+//!
+//! The keys: `figure=sync|async|hybrid`, `preset=<slug>` (see [`crate::presets`]; it names
+//! its figure), `seed=`, `speed=`, `work-<node>=ms`, `link-<a>-<b>=ms`, `load=` (A's jobs:
+//! `manual`, `every:<ms>` for one every so many milliseconds, `poisson:<ms>` for one every so
+//! many on average), `in=` (the inputs, below), `t=` (the moment to open at), and for embeds
+//! `autoplay=`, `caption=`, `controls=`, `parent=`.
+//!
+//! `in=` is a comma-separated list of inputs, each a moment (`340`, or `340@12`: after 12
+//! events) and what happened then: nothing more for the figure's action; `~work-c~5000` or
+//! `~link-a-b~90` for a setting; `~crash-b`, `~recover-b` for a node going down and up (the
+//! broker's id is `broker`); `~slow-b~1000` for B's work taking 1000 percent of its time
+//! (100: normal again); `~loss-a-b~500` for the link between A and B losing 500 of every 1000
+//! messages (0: healthy again); `~cut-a-b`, `~heal-a-b` for a partition and its end.
 
-use callflow_sim::scenario::{Partitioner, Role};
-use callflow_sim::{LinkId, Model, NodeId, SimTime};
+use callflow_sim::scenario::{Disruption, Gap, Partitioner, Role, Workload, MAX_SLOW_PERCENT};
+use callflow_sim::{LinkId, Model, NodeId, SimDuration, SimTime};
 
 use crate::catalog::FigureKind;
 #[cfg(test)]
@@ -12,6 +26,7 @@ use crate::playback::MAX_SEEK_EVENTS;
 use crate::playback::{
     configure, Input, Moment, Playback, Target, Timed, DEFAULT_SPEED, MAX_SPEED, MIN_SPEED,
 };
+use crate::presets::Preset;
 
 /// At most this many inputs in a link or a file.
 pub const MAX_INPUTS: usize = 1_000;
@@ -29,6 +44,8 @@ pub struct Shown {
     pub speed: bool,
     pub settings: bool,
     pub share: bool,
+    /// The failure lab: presets, faults and workload.
+    pub lab: bool,
 }
 
 impl Shown {
@@ -40,6 +57,7 @@ impl Shown {
         speed: true,
         settings: true,
         share: true,
+        lab: true,
     };
     pub const NONE: Shown = Shown {
         act: false,
@@ -49,8 +67,10 @@ impl Shown {
         speed: false,
         settings: false,
         share: false,
+        lab: false,
     };
-    const NAMES: [&'static str; 7] = ["act", "play", "step", "reset", "speed", "settings", "share"];
+    const NAMES: [&'static str; 8] =
+        ["act", "play", "step", "reset", "speed", "settings", "share", "lab"];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
         Some(match name {
@@ -61,6 +81,7 @@ impl Shown {
             "speed" => &mut self.speed,
             "settings" => &mut self.settings,
             "share" => &mut self.share,
+            "lab" => &mut self.lab,
             _ => return None,
         })
     }
@@ -83,6 +104,8 @@ pub struct Options {
     pub open_at: Option<Moment>,
     /// The origin of the page framing an embed, to which it may report its height.
     pub parent: Option<String>,
+    /// The preset the model comes from, if any.
+    pub preset: Option<Preset>,
 }
 
 impl Options {
@@ -98,7 +121,26 @@ impl Options {
             inputs: None,
             open_at: None,
             parent: None,
+            preset: None,
         }
+    }
+
+    /// A preset as it comes: its figure, with the preset's model.
+    pub fn with_preset(preset: Preset) -> Options {
+        Options { model: preset.model(), preset: Some(preset), ..Options::new(preset.figure()) }
+    }
+
+    /// What the run does unless the options say: nothing when A's jobs come by themselves; a
+    /// preset's own inputs; otherwise one action at time zero, so that there is something to
+    /// watch from the first moment.
+    pub fn default_inputs(&self) -> Vec<Timed> {
+        if self.model.workloads.iter().any(|w| w.gap != Gap::Manual) {
+            return Vec::new();
+        }
+        if let Some(preset) = self.preset {
+            return preset.inputs();
+        }
+        vec![Timed { moment: Moment { at: SimTime::ZERO, seq: None }, input: Input::Act }]
     }
 
     /// The run these options describe, brought to its moment. A run that cannot get there
@@ -106,9 +148,8 @@ impl Options {
     pub fn playback(&self) -> (Playback, Option<String>) {
         let mut p = Playback::from_model(self.kind, self.model.clone());
         let _ = p.set_speed(self.speed);
-        let inputs = self.inputs.clone().unwrap_or_else(|| {
-            vec![Timed { moment: Moment { at: SimTime::ZERO, seq: None }, input: Input::Act }]
-        });
+        p.set_preset(self.preset);
+        let inputs = self.inputs.clone().unwrap_or_else(|| self.default_inputs());
         p.replay(self.model.clone(), inputs, None);
         let to = self.open_at.unwrap_or(Moment { at: SimTime::ZERO, seq: None });
         let mut problems: Vec<String> = p.seek(to).err().into_iter().collect();
@@ -140,7 +181,22 @@ pub fn read(
     pairs: &[(String, String)],
 ) -> (Option<Options>, Vec<String>) {
     let mut problems = Vec::new();
-    let figure = pairs.iter().rev().find(|(k, _)| k == "figure").map(|(_, v)| v.as_str());
+    let last = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let mut preset = None;
+    if let Some(v) = last("preset") {
+        let slug = v.trim().to_ascii_lowercase();
+        match Preset::from_slug(&slug) {
+            Some(p) => preset = Some(p),
+            None if slug.is_empty() || slug == "none" => {}
+            None => problems.push(format!(
+                "preset: “{}” is not one of {}; showing the plain figure.",
+                quote(v),
+                Preset::ALL.map(Preset::slug).join(", ")
+            )),
+        }
+    }
+    // A preset names its figure, so a link may give the preset alone.
+    let figure = last("figure").or(preset.map(|p| p.figure().slug()));
     let kind = match (figure, kind) {
         (Some(v), _) => match FigureKind::from_slug(&v.trim().to_ascii_lowercase()) {
             Some(k) => k,
@@ -163,13 +219,30 @@ pub fn read(
     };
 
     let mut o = Options::new(kind);
+    match preset {
+        Some(p) if p.figure() == kind => o = Options::with_preset(p),
+        Some(p) => problems.push(format!(
+            "preset: “{}” is a preset of Figure {} ({}), not of this figure; showing the plain figure.",
+            p.slug(),
+            p.figure().number(),
+            p.figure().slug()
+        )),
+        None => {}
+    }
     // Settings and inputs refer to the figure's nodes; the seed goes first so that settings
     // apply to the model with its seed.
     let mut settings = Vec::new();
     for (key, value) in pairs {
         let v = value.trim();
         match key.as_str() {
-            "figure" | "callflow" => {}
+            "figure" | "callflow" | "preset" => {}
+            "load" => match read_load(&o.model, v) {
+                Some(workloads) => o.model.workloads = workloads,
+                None => problems.push(format!(
+                    "load: “{}” is not manual, every:MS or poisson:MS with MS from {MIN_GAP_MS} to {MAX_GAP_MS}; A's jobs come as the figure has them.",
+                    quote(value)
+                )),
+            },
             "seed" => match v.parse::<u64>() {
                 Ok(seed) => o.model.seed = seed,
                 Err(_) => problems.push(format!(
@@ -316,6 +389,9 @@ fn read_inputs(model: &Model, v: &str) -> Result<Vec<Timed>, String> {
             .ok_or_else(|| format!("“{}” is not a time in milliseconds.", quote(when)))?;
         let input = match (parts.next(), parts.next(), parts.next()) {
             (None, _, _) => Input::Act,
+            (Some(key), value, None) if fault_key(key) => {
+                Input::Disrupt(read_fault(model, key, value)?)
+            }
             (Some(key), Some(value), None) => {
                 let target = setting_target(model, key)
                     .ok_or_else(|| format!("“{}” is not a setting of this figure.", quote(key)))?;
@@ -332,6 +408,130 @@ fn read_inputs(model: &Model, v: &str) -> Result<Vec<Timed>, String> {
         inputs.push(Timed { moment, input });
     }
     Ok(inputs)
+}
+
+/// Whether an input's key names a fault rather than a setting.
+fn fault_key(key: &str) -> bool {
+    ["crash-", "recover-", "slow-", "loss-", "cut-", "heal-"].iter().any(|p| key.starts_with(p))
+}
+
+/// A fault of a link's inputs: `crash-b`, `recover-broker`, `slow-b` with a percent,
+/// `loss-a-b` with a share per thousand, `cut-a-b`, `heal-a-b`.
+fn read_fault(model: &Model, key: &str, value: Option<&str>) -> Result<Disruption, String> {
+    let node = |id: &str| {
+        model
+            .node_named(id)
+            .ok_or_else(|| format!("“{}” names no node of this figure.", quote(key)))
+    };
+    let pair = |ids: &str| {
+        node_pair(model, ids)
+            .ok_or_else(|| format!("“{}” names no two nodes of this figure.", quote(key)))
+    };
+    let number = |max: u32| -> Result<u32, String> {
+        let v = value.ok_or_else(|| format!("“{}” needs a number after it.", quote(key)))?;
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("“{}” is not a whole number from 0 to {max}.", quote(v)))
+    };
+    let no_value = || match value {
+        None => Ok(()),
+        Some(_) => Err(format!("“{}” takes no number.", quote(key))),
+    };
+    if let Some(id) = key.strip_prefix("crash-") {
+        no_value()?;
+        return Ok(Disruption::Crash(node(id)?));
+    }
+    if let Some(id) = key.strip_prefix("recover-") {
+        no_value()?;
+        return Ok(Disruption::Recover(node(id)?));
+    }
+    if let Some(id) = key.strip_prefix("slow-") {
+        let n = node(id)?;
+        if !matches!(model.node(n).role, Role::Service(_)) {
+            return Err(format!("“{}”: only a service can be slow.", quote(key)));
+        }
+        let percent = number(MAX_SLOW_PERCENT)?;
+        if percent == 0 {
+            return Err(format!("“{}” needs a percent from 1 to {MAX_SLOW_PERCENT}.", quote(key)));
+        }
+        return Ok(Disruption::Slow(n, percent));
+    }
+    if let Some(ids) = key.strip_prefix("loss-") {
+        let link = match setting_target(model, &format!("link-{ids}")) {
+            Some(Target::Link(l)) => l,
+            _ => return Err(format!("“{}” names no link of this figure.", quote(key))),
+        };
+        return Ok(Disruption::LinkLoss(link, number(1000)? as u16));
+    }
+    if let Some(ids) = key.strip_prefix("cut-") {
+        no_value()?;
+        let (a, b) = pair(ids)?;
+        return Ok(Disruption::Partition(a, b));
+    }
+    let ids = key.strip_prefix("heal-").unwrap_or(key);
+    no_value()?;
+    let (a, b) = pair(ids)?;
+    Ok(Disruption::Heal(a, b))
+}
+
+/// Two different nodes, as `a-b`.
+fn node_pair(model: &Model, ids: &str) -> Option<(NodeId, NodeId)> {
+    let ids_of = || model.nodes.iter().enumerate();
+    ids_of().find_map(|(i, x)| {
+        let rest = ids.strip_prefix(x.id.as_str())?.strip_prefix('-')?;
+        let j = ids_of().find(|(_, y)| y.id == rest)?.0;
+        (i != j).then_some((NodeId(i as u16), NodeId(j as u16)))
+    })
+}
+
+/// A fault as a link writes it.
+fn fault_text(model: &Model, d: Disruption) -> String {
+    let id = |n: NodeId| model.nodes.get(n.0 as usize).map_or("?", |x| x.id.as_str());
+    match d {
+        Disruption::Crash(n) => format!("crash-{}", id(n)),
+        Disruption::Recover(n) => format!("recover-{}", id(n)),
+        Disruption::Slow(n, percent) => format!("slow-{}~{percent}", id(n)),
+        Disruption::LinkLoss(l, per_mille) => {
+            format!("loss-{}~{per_mille}", &setting_key(model, Target::Link(l))["link-".len()..])
+        }
+        Disruption::Partition(a, b) => format!("cut-{}-{}", id(a), id(b)),
+        Disruption::Heal(a, b) => format!("heal-{}-{}", id(a), id(b)),
+    }
+}
+
+/// The range of a workload's gap between two of A's jobs, in milliseconds: a gap shorter than
+/// this floods the page, a longer one is hardly a workload.
+pub const MIN_GAP_MS: f64 = 10.0;
+pub const MAX_GAP_MS: f64 = 60_000.0;
+
+/// A's workload as a link gives it: `manual`, `every:500`, `poisson:500`. `None` if it is not
+/// one of those, or the gap is out of range.
+pub fn read_load(model: &Model, v: &str) -> Option<Vec<Workload>> {
+    let v = v.trim().to_ascii_lowercase();
+    if v == "manual" {
+        return Some(Vec::new());
+    }
+    let (kind, ms) = v.split_once(':')?;
+    let ms = ms.trim().parse::<f64>().ok().filter(|ms| (MIN_GAP_MS..=MAX_GAP_MS).contains(ms))?;
+    let gap = SimDuration::from_millis_f64(ms)?;
+    let gap = match kind.trim() {
+        "every" => Gap::Fixed(gap),
+        "poisson" => Gap::Exponential(gap),
+        _ => return None,
+    };
+    let service = model.node_named("a")?;
+    Some(vec![Workload { service, gap, count: None }])
+}
+
+/// A's workload as a link writes it.
+pub fn write_load(workloads: &[Workload]) -> String {
+    match workloads.first().map(|w| w.gap) {
+        Some(Gap::Fixed(d)) => format!("every:{}", millis(d.as_micros())),
+        Some(Gap::Exponential(d)) => format!("poisson:{}", millis(d.as_micros())),
+        Some(Gap::Manual) | None => "manual".into(),
+    }
 }
 
 /// `a` comes after `b`.
@@ -423,9 +623,12 @@ pub fn whole(p: &Playback) -> bool {
 /// A run with more inputs than a link may hold gets the start only: its settings, nothing done.
 pub fn write(p: &Playback) -> String {
     let kind = p.kind();
-    let own = kind.model();
+    let own = p.preset().map_or_else(|| kind.model(), Preset::model);
     let start = p.start();
     let mut parts = vec![format!("figure={}", kind.slug())];
+    if let Some(preset) = p.preset() {
+        parts.push(format!("preset={}", preset.slug()));
+    }
     if start.seed != own.seed {
         parts.push(format!("seed={}", start.seed));
     }
@@ -448,6 +651,9 @@ pub fn write(p: &Playback) -> String {
             parts.push(format!("partitioner={}", partitioner_name(p)));
         }
     }
+    if start.workloads != own.workloads {
+        parts.push(format!("load={}", write_load(&start.workloads)));
+    }
     if p.speed() != DEFAULT_SPEED {
         parts.push(format!("speed={}", p.speed()));
     }
@@ -466,6 +672,7 @@ pub fn write(p: &Playback) -> String {
             Input::Set(target, ms) => {
                 format!("{}~{}~{ms}", write_moment(t.moment), setting_key(start, target))
             }
+            Input::Disrupt(d) => format!("{}~{}", write_moment(t.moment), fault_text(start, d)),
         })
         .collect();
     parts.push(format!("in={}", inputs.join(",")));
@@ -769,5 +976,151 @@ mod tests {
         assert_eq!(read_origin("*"), None);
         assert_eq!(read_origin("javascript:alert(1)"), None);
         assert_eq!(read_origin("https://"), None);
+    }
+
+    #[test]
+    fn faults_from_the_page_round_trip_through_a_link() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        let m = p.sim().model().clone();
+        let id = |name| m.node_named(name).unwrap();
+        p.act();
+        p.step();
+        p.disrupt(Disruption::Crash(id("c"))).unwrap();
+        p.disrupt(Disruption::Slow(id("b"), 1000)).unwrap();
+        p.step();
+        p.disrupt(Disruption::LinkLoss(LinkId(0), 500)).unwrap();
+        p.disrupt(Disruption::Crash(id("broker"))).unwrap();
+        p.act();
+        for _ in 0..5 {
+            p.step();
+        }
+        p.disrupt(Disruption::Partition(id("a"), id("b"))).unwrap();
+        p.disrupt(Disruption::Heal(id("b"), id("a"))).unwrap();
+        p.disrupt(Disruption::Recover(id("broker"))).unwrap();
+        p.disrupt(Disruption::LinkLoss(LinkId(0), 0)).unwrap();
+        p.disrupt(Disruption::Slow(id("b"), 100)).unwrap();
+        p.set_playing(true);
+        for _ in 0..40 {
+            p.tick(100.0);
+        }
+        let query = write(&p);
+        for part in [
+            "~crash-c",
+            "~slow-b~1000",
+            "~loss-a-b~500",
+            "~crash-broker",
+            "~cut-a-b",
+            "~heal-b-a",
+            "~recover-broker",
+            "~loss-a-b~0",
+            "~slow-b~100",
+        ] {
+            assert!(query.contains(part), "{part} in {query}");
+        }
+        let (o, problems) = read(None, &pairs(&query));
+        assert_eq!(problems, Vec::<String>::new());
+        let (q, problem) = o.unwrap().playback();
+        assert_eq!(problem, None);
+        let events = |p: &Playback| p.sim().trace().since(0).cloned().collect::<Vec<_>>();
+        assert_eq!(events(&q), events(&p));
+        assert_eq!(write(&q), query);
+    }
+
+    #[test]
+    fn hostile_faults_get_a_sentence_and_the_default_inputs() {
+        for bad in [
+            "0~crash-zz",
+            "0~crash-b~5",
+            "0~slow-b",
+            "0~slow-b~0",
+            "0~slow-b~1e9",
+            "0~slow-b~-3",
+            "0~slow-broker~200",
+            "0~loss-a-c~500",
+            "0~loss-a-b~1001",
+            "0~cut-a-a",
+            "0~heal-a",
+            "0~recover-",
+            "0~crash-<script>",
+        ] {
+            let (o, problems) = read(None, &pairs(&format!("figure=hybrid&in={bad}")));
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(problems[0].starts_with("in: "), "{bad}: {problems:?}");
+            assert!(problems[0].ends_with("starting with one action at 0 ms."), "{problems:?}");
+            assert_eq!(o.unwrap().inputs, None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_workload_is_part_of_the_start_and_of_the_link() {
+        let (o, problems) = read(None, &pairs("figure=async&load=every:250"));
+        assert_eq!(problems, Vec::<String>::new());
+        let o = o.unwrap();
+        assert_eq!(o.model.workloads[0].gap, Gap::Fixed(SimDuration::from_millis(250)));
+        assert_eq!(o.default_inputs(), vec![], "the workload brings the jobs");
+        let (mut p, _) = o.playback();
+        p.set_playing(true);
+        p.set_speed(1.0).unwrap();
+        for _ in 0..10 {
+            p.tick(100.0);
+        }
+        let arrived = p
+            .sim()
+            .trace()
+            .since(0)
+            .filter(|e| matches!(e.kind, callflow_sim::EventKind::Arrived { .. }))
+            .count();
+        assert_eq!(arrived, 5, "at 0, 250, 500, 750 and 1000 ms");
+        let query = write(&p);
+        assert!(query.contains("&load=every:250&"), "{query}");
+        let (q, _) = read(None, &pairs(&query)).0.unwrap().playback();
+        let events = |p: &Playback| p.sim().trace().since(0).cloned().collect::<Vec<_>>();
+        assert_eq!(events(&q), events(&p));
+
+        let (o, _) = read(None, &pairs("figure=async&load=poisson:100.5"));
+        let start = o.unwrap().playback().0;
+        assert_eq!(write_load(&start.start().workloads), "poisson:100.5");
+        for bad in [
+            "fast",
+            "every:0",
+            "every:5",
+            "poisson:-1",
+            "every:NaN",
+            "every:1e9",
+            "poisson:",
+            "steady:100",
+        ] {
+            let (o, problems) = read(None, &pairs(&format!("figure=sync&load={bad}")));
+            assert_eq!(problems.len(), 1, "{bad}");
+            assert!(problems[0].starts_with("load: "), "{problems:?}");
+            assert!(o.unwrap().model.workloads.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_link_names_a_preset_or_says_why_not() {
+        let (o, problems) = read(None, &pairs("preset=c-down"));
+        assert_eq!(problems, Vec::<String>::new());
+        let o = o.unwrap();
+        assert_eq!((o.kind, o.preset), (FigureKind::Hybrid, Some(Preset::CDown)));
+        assert_eq!(o.model, Preset::CDown.model());
+
+        let (o, problems) = read(None, &pairs("figure=sync&preset=c-down"));
+        assert_eq!(o.unwrap().preset, None);
+        assert!(problems[0].contains("preset of Figure 3"), "{problems:?}");
+
+        let (o, problems) = read(None, &pairs("figure=sync&preset=<b>nope</b>"));
+        assert_eq!(o.unwrap().model, FigureKind::RequestResponse.model());
+        assert!(problems[0].starts_with("preset: “<b>nope</b>” is not one of"), "{problems:?}");
+
+        // A setting in a preset's link is measured against the preset's model.
+        let (o, problems) = read(None, &pairs("preset=retry&work-b=100"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let (p, _) = o.unwrap().playback();
+        assert!(
+            write(&p).starts_with("figure=sync&preset=retry&work-b=100&in=0@0&"),
+            "{}",
+            write(&p)
+        );
     }
 }

@@ -6,12 +6,13 @@
 use std::collections::VecDeque;
 
 use callflow_sim::engine::DEFAULT_TRACE_CAPACITY;
-use callflow_sim::scenario::Role;
+use callflow_sim::scenario::{Disruption, Role};
 use callflow_sim::{LatencySpec, LinkId, Model, NodeId, Payload, Sim, SimDuration, SimTime};
 
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
 use crate::narration::{narrate, short, Line};
+use crate::presets::Preset;
 use crate::scene::{Activity, OrderCheck, Scene};
 
 /// The longest wall-clock gap one frame may account for. A tab that was hidden comes back to a
@@ -66,6 +67,9 @@ pub enum Input {
     Act,
     /// A setting changed to this many milliseconds.
     Set(Target, f64),
+    /// Something went wrong, or stopped going wrong: a crash, a recovery, a slow service, a
+    /// lossy link.
+    Disrupt(Disruption),
 }
 
 /// An input and the moment it happened: a run is its start model plus these, in order.
@@ -102,6 +106,8 @@ pub struct Playback {
     /// Scripted inputs that could not happen at their moment (a hand-edited link whose event
     /// counts do not fit the run): they happened at the nearest moment the run allowed.
     misplaced: usize,
+    /// The preset the start model came from, if any.
+    preset: Option<Preset>,
 }
 
 impl Playback {
@@ -127,7 +133,25 @@ impl Playback {
             script: VecDeque::new(),
             stop_at: None,
             misplaced: 0,
+            preset: None,
         }
+    }
+
+    /// The preset the run's start model came from, if any.
+    pub fn preset(&self) -> Option<Preset> {
+        self.preset
+    }
+
+    /// Says which preset the start model came from; the model itself comes with
+    /// [`Playback::replay`].
+    pub fn set_preset(&mut self, preset: Option<Preset>) {
+        self.preset = preset;
+    }
+
+    /// The run has nothing left to do: nothing scheduled, nothing scripted, and something
+    /// happened. A preset's answer speaks of a finished run.
+    pub fn finished(&self) -> bool {
+        self.idle() && !self.sim.trace().is_empty()
     }
 
     /// The model the run started from.
@@ -276,6 +300,17 @@ impl Playback {
             self.sim.step();
             n += 1;
         }
+        // Agenda entries that say nothing when they come (a timeout whose call was answered
+        // in time) may lie between here and `m`: the recorded run passed them, so this one
+        // does too. They change nothing; an entry that speaks comes after `m`.
+        while self.sim.now() < m.at && self.sim.next_due().is_some_and(|due| due <= m.at) {
+            let mut trial = self.sim.clone();
+            trial.step();
+            if trial.trace().len() != self.sim.trace().len() {
+                break;
+            }
+            self.sim = trial;
+        }
         // With events still due at `m.at` the clock is already there: they come after `m`.
         self.sim.run_until_bounded(m.at, 0);
         true
@@ -316,7 +351,18 @@ impl Playback {
                 Ok(String::new())
             }
             Input::Set(target, ms) => self.change(target, ms),
+            Input::Disrupt(d) => self.disrupt(d).map(|()| String::new()),
         }
+    }
+
+    /// Applies a fault, or its end, now and records it; the error is a sentence, and nothing
+    /// changed.
+    pub fn disrupt(&mut self, d: Disruption) -> Result<(), String> {
+        let moment = self.moment();
+        self.sim.disrupt(d).map_err(|e| format!("That fault cannot be applied: {e}."))?;
+        self.inputs.push(Timed { moment, input: Input::Disrupt(d) });
+        self.absorb();
+        Ok(())
     }
 
     /// Starts the run again from `start`, the inputs to be replayed at their moments, pausing
@@ -572,6 +618,8 @@ impl Playback {
                     state,
                     inbox: scene.map_or(0, |s| s.inbox.len()),
                     last_wait: scene.and_then(|s| s.last_wait),
+                    down: scene.is_some_and(|s| s.down),
+                    slow_percent: scene.and_then(|s| s.slow_percent).unwrap_or(100),
                 }
             })
             .collect();
@@ -605,6 +653,16 @@ impl Playback {
             .collect();
         let order = (!self.scene.partitions.is_empty()).then(|| self.scene.order.clone());
 
+        let mut link_loss = vec![0; model.links.len()];
+        let mut lossy = Vec::new();
+        for (link, per_mille) in &self.scene.link_loss {
+            if let Some(l) = link_loss.get_mut(link.0 as usize) {
+                *l = *per_mille;
+                let ends = model.link(*link);
+                let name = |n| crate::narration::plain_name(model, n);
+                lossy.push((format!("{} ↔ {}", name(ends.a), name(ends.b)), *per_mille));
+            }
+        }
         let mut on_links = vec![0; model.links.len()];
         for t in self.scene.wire.values() {
             if let Some(n) = on_links.get_mut(t.link.0 as usize) {
@@ -623,7 +681,22 @@ impl Playback {
             order,
             on_links,
             idle: self.sim.next_due().is_none(),
+            link_loss,
+            lossy,
         }
+    }
+}
+
+/// A slowdown as a factor: ×10 for 1000 percent, ×1.5 for 150, ×0.01 for 1.
+pub fn slowness(percent: u32) -> String {
+    format!("×{}", f64::from(percent) / 100.0)
+}
+
+/// A loss per thousand as a percentage: 50 % for 500, 0.5 % for 5.
+pub fn loss_text(per_mille: u16) -> String {
+    match per_mille % 10 {
+        0 => format!("{} %", per_mille / 10),
+        d => format!("{}.{d} %", per_mille / 10),
     }
 }
 
@@ -688,6 +761,10 @@ pub struct Frame {
     pub on_links: Vec<usize>,
     /// Nothing is scheduled: the run waits for the reader.
     pub idle: bool,
+    /// Per link index: how many of every thousand envelopes it loses (0: none).
+    pub link_loss: Vec<u16>,
+    /// The lossy links by their ends ("A ↔ B"), with their loss per thousand.
+    pub lossy: Vec<(String, u16)>,
     /// The run could not keep up with the chosen speed in the last frame.
     pub lagging: bool,
 }
@@ -725,6 +802,10 @@ pub struct NodeView {
     pub state: NodeState,
     pub inbox: usize,
     pub last_wait: Option<SimDuration>,
+    /// Crashed and not yet recovered.
+    pub down: bool,
+    /// Work takes this many percent of its processing time (100: as set).
+    pub slow_percent: u32,
 }
 
 /// How many records a partition's row shows.
@@ -774,6 +855,10 @@ impl Frame {
         let mut parts = vec![format!("Simulated time {}", self.now)];
         for n in &self.nodes {
             let who = crate::narration::short_label(&n.label);
+            if n.down {
+                parts.push(format!("{who} down"));
+                continue;
+            }
             let mut part = match &n.state {
                 NodeState::Waiting { on, for_ } => format!("{who} waiting for {on}: {for_}"),
                 NodeState::Working { .. } => format!("{who} working"),
@@ -783,10 +868,16 @@ impl Frame {
                 },
                 NodeState::Broker => continue,
             };
+            if n.slow_percent != 100 {
+                part.push_str(&format!(", slow ({})", slowness(n.slow_percent)));
+            }
             if n.inbox > 0 {
                 part.push_str(&format!(", {} in inbox", n.inbox));
             }
             parts.push(part);
+        }
+        for (ends, per_mille) in &self.lossy {
+            parts.push(format!("the {ends} link loses {}", loss_text(*per_mille)));
         }
         if let Some(q) = &self.queue {
             parts.push(format!(
@@ -1150,5 +1241,51 @@ mod tests {
         assert_eq!(q.name, "orders");
         assert_eq!(q.unacked, 1, "B holds one message at a time");
         assert!(q.ready >= 2, "the rest wait: {q:?}");
+    }
+
+    #[test]
+    fn a_fault_is_drawn_said_and_summed_up() {
+        let mut p = Playback::new(FigureKind::Hybrid);
+        let model = p.sim().model().clone();
+        let id = |name| model.node_named(name).unwrap();
+        p.disrupt(Disruption::Crash(id("c"))).unwrap();
+        assert!(p.narration().starts_with("C crashed"), "{}", p.narration());
+        p.disrupt(Disruption::Slow(id("b"), 1000)).unwrap();
+        assert_eq!(p.narration(), "B is slow now: its work takes ×10 its usual time.");
+        p.disrupt(Disruption::LinkLoss(LinkId(2), 500)).unwrap();
+        assert_eq!(p.narration(), "The broker ↔ C link now loses 50 % of the messages sent on it.");
+        let f = p.frame(&wide(p.kind()));
+        let (b, c) = (f.node("b").unwrap(), f.node("c").unwrap());
+        assert!(c.down && !b.down);
+        assert_eq!((b.slow_percent, c.slow_percent), (1000, 100));
+        assert_eq!(f.link_loss, vec![0, 0, 500]);
+        let summary = f.summary();
+        assert!(
+            summary.contains("B working, slow (×10)") || summary.contains("B idle, slow (×10)"),
+            "{summary}"
+        );
+        assert!(summary.contains(" · C down · "), "{summary}");
+        assert!(summary.contains("the broker ↔ C link loses 50 %"), "{summary}");
+
+        // And back: the picture and the words say nothing of them any more.
+        p.disrupt(Disruption::Recover(id("c"))).unwrap();
+        p.disrupt(Disruption::Slow(id("b"), 100)).unwrap();
+        assert_eq!(p.narration(), "B works at its usual speed again.");
+        p.disrupt(Disruption::LinkLoss(LinkId(2), 0)).unwrap();
+        let f = p.frame(&wide(p.kind()));
+        assert!(f.nodes.iter().all(|n| !n.down && n.slow_percent == 100));
+        assert!(f.lossy.is_empty() && f.link_loss.iter().all(|l| *l == 0));
+        assert!(p.disrupt(Disruption::Slow(id("broker"), 200)).is_err(), "a broker has no work");
+        assert_eq!(p.inputs().len(), 6, "the refused one is not recorded");
+    }
+
+    #[test]
+    fn factors_and_shares_read_well() {
+        assert_eq!(slowness(1000), "×10");
+        assert_eq!(slowness(150), "×1.5");
+        assert_eq!(slowness(1), "×0.01");
+        assert_eq!(loss_text(500), "50 %");
+        assert_eq!(loss_text(5), "0.5 %");
+        assert_eq!(loss_text(1000), "100 %");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use callflow_sim::{
-    Envelope, Event, EventKind, JobId, Model, MsgId, NodeId, Payload, QueueId, SimDuration,
+    Envelope, Event, EventKind, JobId, LinkId, Model, MsgId, NodeId, Payload, QueueId, SimDuration,
     SimTime, TopicId,
 };
 
@@ -29,6 +29,8 @@ pub struct NodeScene {
     pub jobs_done: u64,
     /// Crashed and not yet recovered.
     pub down: bool,
+    /// Work takes this many percent of its processing time; `None` when it takes 100.
+    pub slow_percent: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,6 +78,8 @@ pub struct Scene {
     /// Records appended to any topic so far.
     pub appended: u64,
     pub order: OrderCheck,
+    /// Links that lose some of what they carry: per thousand, by link.
+    pub link_loss: BTreeMap<LinkId, u16>,
 }
 
 impl Scene {
@@ -111,6 +115,16 @@ impl Scene {
                 // A broker takes back its unacked deliveries: Requeued events follow.
             }
             EventKind::Recovered { node } => self.node(node).down = false,
+            EventKind::Slowed { node, percent } => {
+                self.node(node).slow_percent = (percent != 100).then_some(percent);
+            }
+            EventKind::LinkLossChanged { link, per_mille } => {
+                if per_mille == 0 {
+                    self.link_loss.remove(&link);
+                } else {
+                    self.link_loss.insert(link, per_mille);
+                }
+            }
             EventKind::JobLost { node, job } => {
                 self.node(node).inbox.remove(&job);
             }
@@ -192,8 +206,6 @@ impl Scene {
             | EventKind::CallFailed { .. }
             | EventKind::Replayed { .. }
             | EventKind::Discarded { .. }
-            | EventKind::Slowed { .. }
-            | EventKind::LinkLossChanged { .. }
             | EventKind::Partitioned { .. }
             | EventKind::Healed { .. }
             | EventKind::LinkLatencyChanged { .. }
@@ -239,7 +251,7 @@ impl Scene {
 mod tests {
     use super::*;
     use callflow_sim::scenario::Disruption;
-    use callflow_sim::{figures, LinkId, Sim};
+    use callflow_sim::{figures, Sim};
 
     /// Folds every new event into `scene` and checks it agrees with the run: the same
     /// envelopes on the wire, the same counts in each queue.

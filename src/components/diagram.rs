@@ -1,5 +1,6 @@
 //! The figure's picture: services and the broker as labelled boxes, HTTP and AMQP links drawn
-//! apart, messages as tokens moving along the links, the broker's queue, and who is waiting.
+//! apart, messages as tokens moving along the links, the broker's queue, and who is waiting;
+//! a node that is down greyed and struck through, a slow one marked, a lossy link dotted.
 
 use callflow_sim::scenario::Role;
 use callflow_sim::{Protocol, SimDuration};
@@ -7,19 +8,33 @@ use leptos::prelude::*;
 
 use crate::geometry::{self, Layout};
 use crate::live::Live;
-use crate::playback::{Frame, NodeState, NodeView};
+use crate::playback::{loss_text, slowness, Frame, NodeState, NodeView};
 
 /// How many queue slots the broker box draws; more waiting messages show as a count.
 const SLOTS: usize = 6;
 
 /// The state line under a node, in words.
 pub fn state_text(n: &NodeView) -> String {
+    if n.down {
+        return "down".into();
+    }
     match &n.state {
         NodeState::Idle => "idle".to_string(),
         NodeState::Working { left } if *left == SimDuration::ZERO => "working · finishing".into(),
         NodeState::Working { left } => format!("working · {left} left"),
         NodeState::Waiting { on, for_ } => format!("waiting for {on} · {for_}"),
         NodeState::Broker => String::new(),
+    }
+}
+
+/// The mark on a node's corner: down, or how slow; empty when neither.
+pub fn badge_text(n: &NodeView) -> String {
+    if n.down {
+        "down".into()
+    } else if n.slow_percent != 100 {
+        format!("slow {}", slowness(n.slow_percent))
+    } else {
+        String::new()
     }
 }
 
@@ -76,11 +91,20 @@ pub fn Diagram(
                 let (lx, ly) = if vertical { (mx + 42.0, my + 5.0) } else { (mx, my - 26.0) };
                 // How many are on the wire goes under the name, or under the line.
                 let count_y = if vertical { ly + 17.0 } else { my + 36.0 };
+                // A lossy link says so above its name, or under the count.
+                let loss_y = if vertical { ly - 18.0 } else { my + 50.0 };
                 let anchor = if vertical { "start" } else { "middle" };
+                let loss = move || frame.with(|f| f.link_loss.get(i).copied().unwrap_or(0));
                 view! {
-                    <g class=class>
+                    <g class=class class:lossy=move || { loss() > 0 } data-link=i>
                         <line x1=s.x y1=s.y x2=e.x y2=e.y />
                         <text class="link-label" x=lx y=ly text-anchor=anchor>{name}</text>
+                        <text class="link-loss" x=lx y=loss_y text-anchor=anchor data-test="link-loss">
+                            {move || match loss() {
+                                0 => String::new(),
+                                l => format!("loses {}", loss_text(l)),
+                            }}
+                        </text>
                         <text class="link-count" x=lx y=count_y text-anchor=anchor data-test="link-count">
                             {move || {
                                 let n = frame.with(|f| f.on_links.get(i).copied().unwrap_or(0));
@@ -104,9 +128,15 @@ pub fn Diagram(
                 let id_for_inbox = id.clone();
                 let view_of = move |f: &Frame| f.node(&id).cloned();
                 let class = move || {
-                    let st = frame.with(|f| view_of(f)).map_or("idle", |v| state_class(&v));
-                    format!("node {st}")
+                    let v = frame.with(|f| view_of(f));
+                    let st = v.as_ref().map_or("idle", state_class);
+                    let down = if v.as_ref().is_some_and(|v| v.down) { " down" } else { "" };
+                    let slow = if v.as_ref().is_some_and(|v| v.slow_percent != 100) { " slow" } else { "" };
+                    format!("node {st}{down}{slow}")
                 };
+                let id_for_badge = n.id.clone();
+                let badge = move || frame.with(|f| f.node(&id_for_badge).map(badge_text)).unwrap_or_default();
+                let right = c.x + w / 2.0 - 8.0;
                 let state = move || frame.with(|f| f.node(&id_for_state).map(state_text)).unwrap_or_default();
                 let inbox = move || frame.with(|f| f.node(&id_for_inbox).map(inbox_text)).unwrap_or_default();
                 let top = c.y - h / 2.0;
@@ -116,7 +146,21 @@ pub fn Diagram(
                 view! {
                     <g class=class data-node=n.id.clone()>
                         <rect class="box" x=c.x - w / 2.0 y=c.y - h / 2.0 width=w height=h rx="10" />
+                        <line class="strike" x1=c.x - w / 2.0 + 10.0 y1=c.y + h / 2.0 - 10.0 x2=c.x + w / 2.0 - 10.0 y2=c.y - h / 2.0 + 10.0 />
                         <text class="node-label" x=c.x y=label_y text-anchor="middle">{n.label.clone()}</text>
+                        <g class="badge" data-test="node-badge">
+                            {move || {
+                                let text = badge();
+                                (!text.is_empty()).then(|| {
+                                    // Wide enough for the text at the badge's size.
+                                    let width = 7.0 * text.chars().count() as f64 + 12.0;
+                                    view! {
+                                        <rect x=right - width y=top - 9.0 width=width height="16" rx="8" />
+                                        <text x=right - width / 2.0 y=top + 3.0 text-anchor="middle">{text}</text>
+                                    }
+                                })
+                            }}
+                        </g>
                         {queue}
                         {partitions}
                         {(!is_broker && !is_log).then(|| view! {

@@ -1,11 +1,13 @@
 //! One live figure: its title and caption, the diagram, a status line in words, the
-//! narration, and whichever of the controls, settings and share tools its options show.
+//! narration, and whichever of the controls, the failure lab (presets, faults, workload),
+//! settings and share tools its options show.
 
 use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
 use crate::components::{
-    Controls, Diagram, NarrationLine, PartitionerChoice, Problems, Settings, Share,
+    Controls, Diagram, Faults, Lab, NarrationLine, PartitionerChoice, Problems, Settings, Share,
+    Workload,
 };
 use crate::live::Live;
 use crate::options::Options;
@@ -57,11 +59,13 @@ pub fn Figure(
             <h2 id=heading>{title}</h2>
             <p class="caption">{caption}</p>
             <Problems heading="Some of this figure's options could not be used:" problems=problems />
+            {shown.lab.then(|| view! { <Lab live=live /> })}
             <Diagram live=live />
             <Controls live=live shown=shown />
             <p class="status" data-test="status">{status}</p>
             <NarrationLine text=live.narration />
             {(shown.settings && kind == FigureKind::Log).then(|| view! { <PartitionerChoice live=live /> })}
+            {shown.lab.then(|| view! { <Faults live=live /> <Workload live=live /> })}
             {shown.settings.then(|| view! { <Settings live=live /> })}
             {shown.share.then(|| view! { <Share live=live /> })}
         </section>

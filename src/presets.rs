@@ -1,0 +1,985 @@
+//! Presets that teach: a figure's start model set up to ask one question about a failure
+//! (faults at their times, a client's policy, a workload), the question itself, and the
+//! answer, written from the finished run's trace. The answer says what the run did, so a
+//! reader who changes the settings and runs again reads what happened then, even where it is
+//! not what the preset meant to show. Pure logic, tested natively through the simulator.
+
+use callflow_sim::scenario::{
+    Arrivals, ClientSpec, Fault, FaultSpec, NodeSpec, ServiceSpec, WorkloadSpec,
+};
+use callflow_sim::{Event, EventKind, Model, NodeId, Payload, Scenario, SimDuration, SimTime};
+
+use crate::catalog::FigureKind;
+use crate::playback::{slowness, Input, Moment, Playback, Timed};
+
+/// One preset of the failure lab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// Figure 3: C is down when B publishes for it.
+    CDown,
+    /// Figure 3: the broker is down when B publishes.
+    BrokerDownHybrid,
+    /// Figure 1: B works ten times slower.
+    SlowSync,
+    /// Figure 1: A's client times out and retries, without an idempotency key.
+    Retry,
+    /// Figure 1: the same, with a key.
+    RetryKey,
+    /// Figure 2: B works ten times slower.
+    SlowAsync,
+    /// Figure 2: the broker is down when A publishes.
+    BrokerDown,
+    /// Figure 2: A publishes faster than B can handle.
+    SlowConsumer,
+    /// Figure 2: B crashes while it holds the message, before its ack.
+    Redelivery,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 9] = [
+        Preset::SlowSync,
+        Preset::Retry,
+        Preset::RetryKey,
+        Preset::SlowAsync,
+        Preset::BrokerDown,
+        Preset::SlowConsumer,
+        Preset::Redelivery,
+        Preset::CDown,
+        Preset::BrokerDownHybrid,
+    ];
+
+    /// The presets of one figure, in the order the page offers them.
+    pub fn of(kind: FigureKind) -> impl Iterator<Item = Preset> {
+        Preset::ALL.into_iter().filter(move |p| p.figure() == kind)
+    }
+
+    /// The name a link gives it: `preset=c-down`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Preset::CDown => "c-down",
+            Preset::BrokerDownHybrid => "broker-down-b",
+            Preset::SlowSync => "slow-b-sync",
+            Preset::Retry => "retry",
+            Preset::RetryKey => "retry-key",
+            Preset::SlowAsync => "slow-b-async",
+            Preset::BrokerDown => "broker-down",
+            Preset::SlowConsumer => "slow-consumer",
+            Preset::Redelivery => "redelivery",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.slug() == slug)
+    }
+
+    pub fn figure(self) -> FigureKind {
+        match self {
+            Preset::CDown | Preset::BrokerDownHybrid => FigureKind::Hybrid,
+            Preset::SlowSync | Preset::Retry | Preset::RetryKey => FigureKind::RequestResponse,
+            Preset::SlowAsync | Preset::BrokerDown | Preset::SlowConsumer | Preset::Redelivery => {
+                FigureKind::Broker
+            }
+        }
+    }
+
+    /// A short name, for its button.
+    pub fn title(self) -> &'static str {
+        match self {
+            Preset::CDown => "C is down",
+            Preset::BrokerDownHybrid => "Broker down when B publishes",
+            Preset::SlowSync | Preset::SlowAsync => "B is slow",
+            Preset::Retry => "Timeout and retry",
+            Preset::RetryKey => "Retry with an idempotency key",
+            Preset::BrokerDown => "Broker down",
+            Preset::SlowConsumer => "Consumer slower than producer",
+            Preset::Redelivery => "B crashes before its ack",
+        }
+    }
+
+    /// What the reader is asked before the run.
+    pub fn question(self) -> &'static str {
+        match self {
+            Preset::CDown => {
+                "C has crashed, and comes back at 3 s. A calls B, which publishes a message for C \
+                 and answers A. Does A still get its reply? What becomes of the message for C?"
+            }
+            Preset::BrokerDownHybrid => {
+                "The broker is down until 2 s. A calls B, which publishes a message for C and \
+                 answers A. Does A get its reply? Does C get the message?"
+            }
+            Preset::SlowSync => {
+                "B works ten times slower than usual. What happens to A's waiting time?"
+            }
+            Preset::Retry => {
+                "A gives up on an attempt after 300 ms and tries again, at most twice; B needs \
+                 400 ms. How many times does B do the work for A's one call?"
+            }
+            Preset::RetryKey => {
+                "The same timeout and retries, but every attempt carries the call's idempotency \
+                 key. How many times does B do the work now, and does A get its reply?"
+            }
+            Preset::SlowAsync => {
+                "B works ten times slower than usual, and A reaches it through the broker. What \
+                 happens to A's waiting time?"
+            }
+            Preset::BrokerDown => {
+                "The broker is down until 2 s, and A publishes at once. Does A notice? What \
+                 becomes of its message?"
+            }
+            Preset::SlowConsumer => {
+                "A publishes a message every 300 ms, ten in all; B needs 900 ms for each. What \
+                 happens to the queue?"
+            }
+            Preset::Redelivery => {
+                "B crashes at 500 ms, while it works on the message and before its ack, and is \
+                 back at 1.5 s. Is the message lost?"
+            }
+        }
+    }
+
+    /// The figure's scenario as the preset changes it.
+    pub fn scenario(self) -> Scenario {
+        let mut s = self.figure().scenario();
+        let fault = |at_ms: f64, fault: Fault| FaultSpec { at_ms, fault };
+        let node = |id: &str| id.to_string();
+        match self {
+            Preset::CDown => {
+                s.faults = vec![
+                    fault(0.0, Fault::Crash { node: node("c") }),
+                    fault(3000.0, Fault::Recover { node: node("c") }),
+                ];
+            }
+            Preset::BrokerDownHybrid | Preset::BrokerDown => {
+                s.faults = vec![
+                    fault(0.0, Fault::Crash { node: node("broker") }),
+                    fault(2000.0, Fault::Recover { node: node("broker") }),
+                ];
+            }
+            Preset::SlowSync | Preset::SlowAsync => {
+                s.faults = vec![fault(0.0, Fault::Slow { node: node("b"), percent: 1000 })];
+            }
+            Preset::Retry | Preset::RetryKey => {
+                if let Some(a) = service(&mut s, "a") {
+                    a.client = ClientSpec {
+                        timeout_ms: Some(300.0),
+                        retries: 2,
+                        backoff_ms: 100.0,
+                        jitter: 0.0,
+                        idempotency_key: self == Preset::RetryKey,
+                    };
+                }
+            }
+            Preset::SlowConsumer => {
+                s.workloads = vec![WorkloadSpec {
+                    service: "a".into(),
+                    arrivals: Arrivals::Fixed { every_ms: 300.0 },
+                    count: Some(10),
+                }];
+            }
+            Preset::Redelivery => {
+                s.faults = vec![
+                    fault(500.0, Fault::Crash { node: node("b") }),
+                    fault(1500.0, Fault::Recover { node: node("b") }),
+                ];
+            }
+        }
+        s
+    }
+
+    /// The start model of the preset's run.
+    pub fn model(self) -> Model {
+        self.scenario().validate().expect("presets are valid: their tests run them")
+    }
+
+    /// What the reader does in the preset's run: A starts one job at 0 ms, unless a workload
+    /// brings the jobs.
+    pub fn inputs(self) -> Vec<Timed> {
+        match self {
+            Preset::SlowConsumer => Vec::new(),
+            _ => vec![Timed { moment: Moment { at: SimTime::ZERO, seq: None }, input: Input::Act }],
+        }
+    }
+
+    /// The answer for a finished run, from its trace; `None` while the run goes on.
+    pub fn answer_for(self, p: &Playback) -> Option<String> {
+        if !p.finished() {
+            return None;
+        }
+        let trace = p.sim().trace();
+        if trace.first_kept() > 0 {
+            return Some(
+                "This run is longer than the trace keeps, so it cannot be answered from its \
+                 events: press Reset and run the preset again."
+                    .into(),
+            );
+        }
+        let events: Vec<Event> = trace.since(0).cloned().collect();
+        Some(self.answer(p.sim().model(), &events))
+    }
+
+    /// The answer for a finished run with these events.
+    pub fn answer(self, model: &Model, events: &[Event]) -> String {
+        let run = Run::new(model, events);
+        match self {
+            Preset::CDown => run.c_down(),
+            Preset::BrokerDownHybrid => run.broker_down_for_c(),
+            Preset::SlowSync => run.slow_sync(),
+            Preset::Retry | Preset::RetryKey => run.retries(),
+            Preset::SlowAsync => run.slow_async(),
+            Preset::BrokerDown => run.broker_down_for_a(),
+            Preset::SlowConsumer => run.slow_consumer(),
+            Preset::Redelivery => run.redelivery(),
+        }
+    }
+}
+
+/// How often, in words: once, twice, 3 times.
+fn times(n: usize) -> String {
+    match n {
+        1 => "once".into(),
+        2 => "twice".into(),
+        n => format!("{n} times"),
+    }
+}
+
+fn service<'a>(s: &'a mut Scenario, id: &str) -> Option<&'a mut ServiceSpec> {
+    s.nodes.iter_mut().find_map(|n| match n {
+        NodeSpec::Service(x) if x.id == id => Some(x),
+        _ => None,
+    })
+}
+
+/// The facts of a finished run that the answers are made of.
+struct Run<'a> {
+    events: &'a [Event],
+    a: NodeId,
+    b: NodeId,
+    c: Option<NodeId>,
+    broker: Option<NodeId>,
+}
+
+/// How A's call ended.
+enum Call {
+    Answered { waited: SimDuration },
+    Failed { attempts: u32 },
+    Open,
+}
+
+impl<'a> Run<'a> {
+    fn new(model: &Model, events: &'a [Event]) -> Run<'a> {
+        let id = |name| model.node_named(name);
+        Run {
+            events,
+            // Every figure has an A and a B.
+            a: id("a").unwrap_or(NodeId(0)),
+            b: id("b").unwrap_or(NodeId(1)),
+            c: id("c"),
+            broker: id("broker"),
+        }
+    }
+
+    fn kinds(&self) -> impl Iterator<Item = (SimTime, &'a EventKind)> {
+        self.events.iter().map(|e| (e.at, &e.kind))
+    }
+
+    /// Whether A started anything: the reader's action or a workload's job.
+    fn a_started(&self) -> bool {
+        self.kinds().any(|(_, k)| {
+            matches!(k, EventKind::Triggered { node, .. } | EventKind::Arrived { node, .. } if *node == self.a)
+        })
+    }
+
+    /// How A's first call ended.
+    fn a_call(&self) -> Call {
+        for (_, k) in self.kinds() {
+            match *k {
+                EventKind::CallReturned { node, waited, ok: true, .. } if node == self.a => {
+                    return Call::Answered { waited };
+                }
+                EventKind::CallFailed { node, attempts, .. } if node == self.a => {
+                    return Call::Failed { attempts };
+                }
+                _ => {}
+            }
+        }
+        Call::Open
+    }
+
+    /// When `node` crashed and recovered, in order: (time, down).
+    fn ups_and_downs(&self, node: NodeId) -> Vec<(SimTime, bool)> {
+        self.kinds()
+            .filter_map(|(at, k)| match *k {
+                EventKind::Crashed { node: n } if n == node => Some((at, true)),
+                EventKind::Recovered { node: n } if n == node => Some((at, false)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn down_at(&self, node: NodeId, t: SimTime) -> bool {
+        self.ups_and_downs(node).iter().take_while(|(at, _)| *at <= t).last().is_some_and(|x| x.1)
+    }
+
+    /// The first recovery of `node` after `t`.
+    fn back_after(&self, node: NodeId, t: SimTime) -> Option<SimTime> {
+        self.ups_and_downs(node).into_iter().find(|(at, down)| *at >= t && !down).map(|x| x.0)
+    }
+
+    /// The publishes `from` sent: (time, message).
+    fn publishes(&self, from: NodeId) -> Vec<(SimTime, callflow_sim::MsgId)> {
+        self.kinds()
+            .filter_map(|(at, k)| match *k {
+                EventKind::Sent { msg, from: f, payload: Payload::Publish { .. }, .. }
+                    if f == from =>
+                {
+                    Some((at, msg))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// When the message was dropped, if it was.
+    fn dropped(&self, msg: callflow_sim::MsgId) -> Option<SimTime> {
+        self.kinds().find_map(|(at, k)| match *k {
+            EventKind::Dropped { msg: m, .. } if m == msg => Some(at),
+            _ => None,
+        })
+    }
+
+    /// When the message was stored in its queue, if it was.
+    fn stored(&self, msg: callflow_sim::MsgId) -> Option<SimTime> {
+        self.kinds().find_map(|(at, k)| match *k {
+            EventKind::Enqueued { message, .. } if message == msg => Some(at),
+            _ => None,
+        })
+    }
+
+    /// When a delivery of the message reached its consumer, each time it did.
+    fn deliveries(&self, msg: callflow_sim::MsgId) -> Vec<SimTime> {
+        let sent: Vec<callflow_sim::MsgId> =
+            self.kinds()
+                .filter_map(|(_, k)| match *k {
+                    EventKind::Sent {
+                        msg: d, payload: Payload::Deliver { message, .. }, ..
+                    } if message == msg => Some(d),
+                    _ => None,
+                })
+                .collect();
+        self.kinds()
+            .filter_map(|(at, k)| match *k {
+                EventKind::Received { msg: d, .. } if sent.contains(&d) => Some(at),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn acked(&self, msg: callflow_sim::MsgId) -> Option<SimTime> {
+        self.kinds().find_map(|(at, k)| match *k {
+            EventKind::Acked { message, .. } if message == msg => Some(at),
+            _ => None,
+        })
+    }
+
+    /// Each piece of work `node` started: (start, how long).
+    fn works(&self, node: NodeId) -> Vec<(SimTime, SimDuration)> {
+        self.kinds()
+            .filter_map(|(at, k)| match *k {
+                EventKind::WorkStarted { node: n, until, .. } if n == node => {
+                    Some((at, until - at))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn slowed(&self, node: NodeId) -> Option<u32> {
+        self.kinds()
+            .filter_map(|(_, k)| match *k {
+                EventKind::Slowed { node: n, percent } if n == node => Some(percent),
+                _ => None,
+            })
+            .last()
+            .filter(|p| *p != 100)
+    }
+
+    fn nothing_started(&self) -> Option<String> {
+        (!self.a_started()).then(|| {
+            "A started nothing in this run, so there is nothing to answer: press the figure's \
+             button, then Play."
+                .to_string()
+        })
+    }
+
+    fn c_down(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let Some(c) = self.c else { return String::new() };
+        let mut out = match self.a_call() {
+            Call::Answered { waited } => {
+                format!("Yes: A got its reply after {waited}; B did not wait for C.")
+            }
+            Call::Failed { attempts } => {
+                format!("No: A's call failed after {attempts} attempts.")
+            }
+            Call::Open => "No: A got no reply; its call is still open.".into(),
+        };
+        let Some(&(at, msg)) = self.publishes(self.b).first() else {
+            out.push_str(" B never published a message for C.");
+            return out;
+        };
+        let Some(stored) = self.stored(msg) else {
+            out.push_str(&format!(
+                " B's message for C, published at {at}, never reached the broker's queue."
+            ));
+            return out;
+        };
+        match (self.down_at(c, stored), self.deliveries(msg).first()) {
+            (true, Some(&got)) => {
+                let back = self.back_after(c, stored).unwrap_or(got);
+                out.push_str(&format!(
+                    " The message for C waited in the queue from {stored}, while C was down, \
+                     until C came back at {back}; C got it at {got}."
+                ));
+            }
+            (true, None) => out.push_str(&format!(
+                " The message for C has waited in the queue since {stored}: C is still down."
+            )),
+            (false, Some(&got)) => out.push_str(&format!(
+                " C was up when the message was stored at {stored}, and got it at {got}."
+            )),
+            (false, None) => {
+                out.push_str(&format!(" The message for C has waited in the queue since {stored}."))
+            }
+        }
+        out
+    }
+
+    fn broker_down_for_c(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let mut out = match self.a_call() {
+            Call::Answered { waited } => format!(
+                "A got its reply after {waited}: B does not wait for the broker, so A hears \
+                 that all went well."
+            ),
+            Call::Failed { attempts } => format!("A's call failed after {attempts} attempts."),
+            Call::Open => "A got no reply; its call is still open.".into(),
+        };
+        let Some(&(at, msg)) = self.publishes(self.b).first() else {
+            out.push_str(" B never published a message for C.");
+            return out;
+        };
+        out.push(' ');
+        out.push_str(&self.fate_of_publish("B", "C", at, msg));
+        out
+    }
+
+    /// What became of a publish: dropped at a down broker, or stored and delivered.
+    fn fate_of_publish(
+        &self,
+        who: &str,
+        consumer: &str,
+        at: SimTime,
+        msg: callflow_sim::MsgId,
+    ) -> String {
+        let broker_back =
+            self.broker.and_then(|b| self.back_after(b, at)).map(|t| format!(" at {t}"));
+        if let Some(lost) = self.dropped(msg) {
+            return format!(
+                "{who}'s message, published at {at}, reached the broker at {lost} while it was \
+                 down and was dropped. {who} got no confirm and was not told; nothing sends the \
+                 message again, so {consumer} never gets it, not even after the broker came \
+                 back{}. (An outbox, which keeps the message with {who}'s own data and sends it \
+                 until the broker confirms, is the usual cure; callflow does not simulate one \
+                 yet.)",
+                broker_back.unwrap_or_default()
+            );
+        }
+        match (self.stored(msg), self.deliveries(msg).first()) {
+            (Some(stored), Some(&got)) => format!(
+                "The broker was up when {who}'s message arrived: it stored it at {stored}, \
+                 and {consumer} got it at {got}."
+            ),
+            (Some(stored), None) => format!(
+                "The broker stored {who}'s message at {stored}; it still waits for {consumer}."
+            ),
+            _ => format!("{who}'s message, published at {at}, is still on its way."),
+        }
+    }
+
+    fn broker_down_for_a(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let Some(&(at, msg)) = self.publishes(self.a).first() else {
+            return "A never published a message.".into();
+        };
+        let free = self.first_job_done(self.a);
+        let noticed = match free {
+            Some(t) => format!("A did not notice: it published at {at} and was free at {t}, without waiting for anyone."),
+            None => format!("A published at {at}."),
+        };
+        format!("{noticed} {}", self.fate_of_publish("A", "B", at, msg))
+    }
+
+    fn first_job_done(&self, node: NodeId) -> Option<SimTime> {
+        self.kinds().find_map(|(at, k)| match *k {
+            EventKind::JobDone { node: n, .. } if n == node => Some(at),
+            _ => None,
+        })
+    }
+
+    /// Whether `node` was ever blocked on a call.
+    fn blocked(&self, node: NodeId) -> bool {
+        self.kinds().any(|(_, k)| matches!(*k, EventKind::CallBlocked { node: n, .. } if n == node))
+    }
+
+    fn slow_sync(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let work = self.works(self.b).first().map(|w| w.1);
+        let slow = match self.slowed(self.b) {
+            Some(p) => format!("B works at {} its usual time", slowness(p)),
+            None => "B works at its usual speed".into(),
+        };
+        match (self.a_call(), work) {
+            (Call::Answered { waited }, Some(work)) => format!(
+                "A waited {waited}, and {work} of it was B's work ({slow}). A could do \
+                 nothing else meanwhile: a synchronous caller's wait holds all of the callee's \
+                 time, so when B is slow, A is slow."
+            ),
+            (Call::Answered { waited }, None) => format!("A waited {waited} for its reply."),
+            (Call::Failed { attempts }, _) => {
+                format!("A's call failed after {attempts} attempts; it waited for nothing.")
+            }
+            (Call::Open, _) => "A got no reply: its call is still open.".into(),
+        }
+    }
+
+    fn slow_async(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let Some(&(at, msg)) = self.publishes(self.a).first() else {
+            return "A never published a message.".into();
+        };
+        let mut out = if self.blocked(self.a) {
+            "A was blocked on a call in this run.".to_string()
+        } else {
+            match self.first_job_done(self.a) {
+                Some(free) => format!(
+                    "A never waited: it published at {at} and was free at {free}, whatever \
+                     B's speed."
+                ),
+                None => format!("A never waited: it published at {at}."),
+            }
+        };
+        let slow = match self.slowed(self.b) {
+            Some(p) => format!(" (B works at {} its usual time)", slowness(p)),
+            None => String::new(),
+        };
+        match (self.works(self.b).first(), self.acked(msg)) {
+            (Some(&(_, work)), Some(acked)) => out.push_str(&format!(
+                " B took {work} over the message{slow} and acked it at {acked}, {} after A \
+                 published: only B's own time grew.",
+                acked - at
+            )),
+            _ => out.push_str(" B has not finished the message."),
+        }
+        out
+    }
+
+    fn retries(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let runs = self.works(self.b).len();
+        let timeouts = self
+            .kinds()
+            .filter(|(_, k)| matches!(**k, EventKind::CallTimedOut { node, .. } if node == self.a))
+            .count();
+        let (stored, refused) = self.kinds().fold((0, 0), |(s, r), (_, k)| match *k {
+            EventKind::Replayed { stored: true, .. } => (s + 1, r),
+            EventKind::Replayed { stored: false, .. } => (s, r + 1),
+            _ => (s, r),
+        });
+        let mut out = match runs {
+            0 => "B never did the work for A's one call.".to_string(),
+            n => format!("B did the work {} for A's one call.", times(n)),
+        };
+        match timeouts {
+            0 => out.push_str(" No attempt of A's timed out."),
+            1 => out.push_str(" A timed out once and sent the request again."),
+            n => out
+                .push_str(&format!(" A timed out {n} times, sending the request again each time.")),
+        }
+        if runs > 1 {
+            out.push_str(
+                " B never knows that a client gave up, so it ran every copy: without an \
+                 idempotency key, a retry repeats the call's side effects.",
+            );
+        }
+        if stored > 0 {
+            out.push_str(&format!(
+                " B answered {} from its store, by the key, without working again.",
+                if stored == 1 { "a repeat".to_string() } else { format!("{stored} repeats") }
+            ));
+        }
+        if refused > 0 {
+            out.push_str(&format!(
+                " B refused {} while the key's first request was still running.",
+                if refused == 1 { "a repeat".to_string() } else { format!("{refused} repeats") }
+            ));
+        }
+        out.push_str(&match self.a_call() {
+            Call::Answered { waited } => format!(" A got its reply after {waited}."),
+            Call::Failed { attempts } => {
+                format!(" A gave up after {attempts} attempts: its call failed.")
+            }
+            Call::Open => " A's call is still open.".into(),
+        });
+        out
+    }
+
+    fn slow_consumer(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let published = self.publishes(self.a);
+        let Some(&(last_at, last)) = published.last() else {
+            return "A never published a message.".into();
+        };
+        // The most messages that waited at once, and when.
+        let mut most = (0, SimTime::ZERO);
+        for (at, k) in self.kinds() {
+            let ready = match *k {
+                EventKind::Enqueued { ready, .. } | EventKind::Dequeued { ready, .. } => ready,
+                _ => continue,
+            };
+            if ready > most.0 {
+                most = (ready, at);
+            }
+        }
+        let mut out = match most.0 {
+            0 | 1 => format!(
+                "The queue never held more than {} waiting message: B kept up with A's {} \
+                 messages.",
+                most.0,
+                published.len()
+            ),
+            n => format!(
+                "The queue grew: up to {n} messages waited at once, at {}. B takes one at a \
+                 time, so whenever A publishes faster than B works, the difference piles up in \
+                 the queue.",
+                most.1
+            ),
+        };
+        if self.blocked(self.a) {
+            out.push_str(" A was blocked on a call in this run.");
+        } else {
+            out.push_str(" A never waited for any of it.");
+        }
+        match self.acked(last) {
+            Some(done) => out.push_str(&format!(
+                " B acked A's last message at {done}, {} after A published it at {last_at}.",
+                done - last_at
+            )),
+            None => out.push_str(" B has not finished A's last message."),
+        }
+        out
+    }
+
+    fn redelivery(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let Some(&(_, msg)) = self.publishes(self.a).first() else {
+            return "A never published a message.".into();
+        };
+        let requeued: Vec<SimTime> = self
+            .kinds()
+            .filter_map(|(at, k)| match *k {
+                EventKind::Requeued { message, .. } if message == msg => Some(at),
+                _ => None,
+            })
+            .collect();
+        let deliveries = self.deliveries(msg);
+        let starts = self.works(self.b).len();
+        let mut out = match (self.acked(msg), requeued.first()) {
+            (Some(acked), Some(&back)) => format!(
+                "No, it was not lost: B crashed at {back} before its ack, so the broker took \
+                 the message back and delivered it again when B was up{}; B finished it and \
+                 its ack reached the broker at {acked}.",
+                self.back_after(self.b, back).map(|t| format!(" at {t}")).unwrap_or_default()
+            ),
+            (Some(acked), None) => format!(
+                "It was not lost, and there was nothing to take back: B's ack reached the \
+                 broker at {acked}, before any crash mattered."
+            ),
+            (None, Some(&back)) => format!(
+                "Not lost, not yet handled: the broker took the message back at {back} and \
+                 still holds it."
+            ),
+            (None, None) => match self.dropped(msg) {
+                Some(at) => format!("The message was dropped at {at} on its way."),
+                None => "The message was never acked.".into(),
+            },
+        };
+        if starts > 1 || deliveries.len() > 1 {
+            out.push_str(&format!(
+                " It reached B {} and B started its work {}: at-least-once delivery means a \
+                 consumer may see a message again, so its work must be safe to repeat.",
+                times(deliveries.len()),
+                times(starts)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{read, write, Options};
+    use crate::playback::Target;
+
+    /// The preset's run, played to its end.
+    fn run(preset: Preset) -> Playback {
+        let (mut p, problem) = Options::with_preset(preset).playback();
+        assert_eq!(problem, None);
+        let mut steps = 0;
+        while p.step() {
+            steps += 1;
+            assert!(steps < 5_000, "{preset:?} ends");
+        }
+        p
+    }
+
+    fn events(p: &Playback) -> Vec<Event> {
+        p.sim().trace().since(0).cloned().collect()
+    }
+
+    fn answer(p: &Playback) -> String {
+        let preset = p.preset().expect("a preset's run");
+        preset.answer_for(p).expect("the run is finished")
+    }
+
+    /// The first event of a kind, for checks that read the trace themselves.
+    fn first<T>(p: &Playback, f: impl Fn(&Event) -> Option<T>) -> Option<T> {
+        events(p).iter().find_map(f)
+    }
+
+    fn node(p: &Playback, id: &str) -> NodeId {
+        p.sim().model().node_named(id).unwrap()
+    }
+
+    fn a_waited(p: &Playback) -> Option<SimDuration> {
+        let a = node(p, "a");
+        first(p, |e| match e.kind {
+            EventKind::CallReturned { node, waited, ok: true, .. } if node == a => Some(waited),
+            _ => None,
+        })
+    }
+
+    fn count(p: &Playback, f: impl Fn(&EventKind) -> bool) -> usize {
+        events(p).iter().filter(|e| f(&e.kind)).count()
+    }
+
+    #[test]
+    fn every_preset_belongs_to_its_figure_and_has_a_name_of_its_own() {
+        for p in Preset::ALL {
+            assert_eq!(Preset::from_slug(p.slug()), Some(p));
+            assert!(Preset::of(p.figure()).any(|q| q == p));
+            assert!(p.question().ends_with('?'), "{p:?}");
+            let model = p.model();
+            assert_eq!(
+                model.nodes.iter().map(|n| &n.id).collect::<Vec<_>>(),
+                p.figure().model().nodes.iter().map(|n| &n.id).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(Preset::from_slug("nope"), None);
+    }
+
+    #[test]
+    fn no_answer_before_the_run_is_over() {
+        for preset in Preset::ALL {
+            let (p, _) = Options::with_preset(preset).playback();
+            assert_eq!(preset.answer_for(&p), None, "{preset:?}");
+        }
+    }
+
+    #[test]
+    fn c_down_a_gets_its_reply_and_the_message_waits_for_c() {
+        let p = run(Preset::CDown);
+        let said = answer(&p);
+        let waited = a_waited(&p).expect("A got its reply");
+        assert!(said.starts_with(&format!("Yes: A got its reply after {waited}")), "{said}");
+        let c = node(&p, "c");
+        let back = first(&p, |e| {
+            matches!(e.kind, EventKind::Recovered { node } if node == c).then_some(e.at)
+        })
+        .unwrap();
+        assert!(said.contains(&format!("until C came back at {back}")), "{said}");
+        assert!(p.sim().trace().since(0).any(|e| matches!(e.kind, EventKind::Acked { .. })));
+    }
+
+    #[test]
+    fn c_down_says_what_happened_when_c_is_up_after_all() {
+        let mut p = run(Preset::CDown);
+        p.reset();
+        let c = node(&p, "c");
+        // C crashes at 0 ms by the preset: the reader recovers it just after, then sends.
+        while p.sim().next_due().is_some_and(|t| t == SimTime::ZERO) {
+            p.step();
+        }
+        p.disrupt(callflow_sim::scenario::Disruption::Recover(c)).unwrap();
+        p.act();
+        while p.step() {}
+        let said = answer(&p);
+        assert!(said.contains("C was up when the message was stored"), "{said}");
+    }
+
+    #[test]
+    fn broker_down_under_b_a_is_answered_and_c_never_gets_the_message() {
+        let p = run(Preset::BrokerDownHybrid);
+        let said = answer(&p);
+        let waited = a_waited(&p).expect("A got its reply");
+        assert!(said.starts_with(&format!("A got its reply after {waited}")), "{said}");
+        assert!(said.contains("was dropped") && said.contains("C never gets it"), "{said}");
+        assert_eq!(count(&p, |k| matches!(k, EventKind::Enqueued { .. })), 0);
+        assert!(said.contains("back at 2.000 s"), "{said}");
+    }
+
+    #[test]
+    fn a_slow_b_is_all_in_a_s_wait_and_none_of_it_through_a_broker() {
+        let p = run(Preset::SlowSync);
+        let said = answer(&p);
+        let waited = a_waited(&p).unwrap();
+        assert!(waited >= SimDuration::from_millis(4_000), "{waited}");
+        assert!(said.starts_with(&format!("A waited {waited}, and 4.000 s of it")), "{said}");
+        assert!(said.contains("×10"), "{said}");
+
+        let p = run(Preset::SlowAsync);
+        let said = answer(&p);
+        assert_eq!(a_waited(&p), None);
+        assert!(
+            said.starts_with("A never waited: it published at 0 ms and was free at 20 ms"),
+            "{said}"
+        );
+        assert!(said.contains("B took 9.000 s over the message"), "{said}");
+    }
+
+    #[test]
+    fn broker_down_under_a_the_message_is_dropped_and_a_is_not_told() {
+        let p = run(Preset::BrokerDown);
+        let said = answer(&p);
+        let dropped =
+            first(&p, |e| matches!(e.kind, EventKind::Dropped { .. }).then_some(e.at)).unwrap();
+        assert!(said.starts_with("A did not notice"), "{said}");
+        assert!(
+            said.contains(&format!("reached the broker at {dropped} while it was down")),
+            "{said}"
+        );
+        assert_eq!(
+            count(&p, |k| matches!(k, EventKind::Received { node, .. } if *node == NodeId(2))),
+            0,
+            "B got nothing"
+        );
+    }
+
+    #[test]
+    fn a_faster_producer_fills_the_queue() {
+        let p = run(Preset::SlowConsumer);
+        let said = answer(&p);
+        let most = events(&p)
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Enqueued { ready, .. } | EventKind::Dequeued { ready, .. } => {
+                    Some(ready)
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap();
+        assert!(most >= 3, "{most}");
+        assert!(
+            said.starts_with(&format!("The queue grew: up to {most} messages waited")),
+            "{said}"
+        );
+        assert_eq!(count(&p, |k| matches!(k, EventKind::Acked { .. })), 10);
+
+        // With B as fast as A, the same preset says the queue kept up.
+        let mut p = run(Preset::SlowConsumer);
+        p.change(Target::Processing(node(&p, "b")), 100.0).unwrap();
+        p.reset();
+        while p.step() {}
+        let said = answer(&p);
+        assert!(said.starts_with("The queue never held more than 1"), "{said}");
+    }
+
+    #[test]
+    fn retries_without_a_key_run_the_work_again_and_with_one_they_do_not() {
+        let p = run(Preset::Retry);
+        let said = answer(&p);
+        let b = node(&p, "b");
+        let runs = count(&p, |k| matches!(k, EventKind::WorkStarted { node, .. } if *node == b));
+        assert_eq!(runs, 3, "one run per attempt");
+        assert!(said.starts_with("B did the work 3 times for A's one call."), "{said}");
+        assert!(said.contains("A gave up after 3 attempts"), "{said}");
+
+        let p = run(Preset::RetryKey);
+        let said = answer(&p);
+        let runs = count(&p, |k| matches!(k, EventKind::WorkStarted { node, .. } if *node == b));
+        assert_eq!(runs, 1);
+        assert!(said.starts_with("B did the work once for A's one call."), "{said}");
+        let waited = a_waited(&p).expect("A got its reply");
+        assert!(said.ends_with(&format!("A got its reply after {waited}.")), "{said}");
+        assert!(said.contains("from its store"), "{said}");
+
+        // A quick B: nothing times out, and the answer says so.
+        let mut p = run(Preset::Retry);
+        p.change(Target::Processing(b), 10.0).unwrap();
+        p.reset();
+        p.act();
+        while p.step() {}
+        let said = answer(&p);
+        assert!(said.starts_with("B did the work once") && said.contains("No attempt"), "{said}");
+    }
+
+    #[test]
+    fn a_crash_before_the_ack_means_a_redelivery_not_a_loss() {
+        let p = run(Preset::Redelivery);
+        let said = answer(&p);
+        let redelivered = count(&p, |k| {
+            matches!(k, EventKind::Sent { payload: Payload::Deliver { redelivered: true, .. }, .. })
+        });
+        assert_eq!(redelivered, 1);
+        let acked =
+            first(&p, |e| matches!(e.kind, EventKind::Acked { .. }).then_some(e.at)).unwrap();
+        assert!(said.starts_with("No, it was not lost: B crashed at 500 ms"), "{said}");
+        assert!(said.contains(&format!("reached the broker at {acked}")), "{said}");
+        assert!(said.contains("reached B twice and B started its work twice"), "{said}");
+    }
+
+    #[test]
+    fn a_preset_run_links_to_itself() {
+        for preset in Preset::ALL {
+            let mut p = run(preset);
+            let c = p.sim().model().node_named("a").unwrap();
+            p.disrupt(callflow_sim::scenario::Disruption::Slow(c, 300)).unwrap();
+            let query = write(&p);
+            assert!(query.contains(&format!("preset={}", preset.slug())), "{query}");
+            let pairs: Vec<(String, String)> = crate::export::split_query(&query);
+            let (o, problems) = read(None, &pairs);
+            assert_eq!(problems, Vec::<String>::new());
+            let (q, problem) = o.unwrap().playback();
+            assert_eq!(problem, None);
+            assert_eq!(events(&q), events(&p), "{preset:?}");
+            assert_eq!(q.preset(), Some(preset));
+        }
+    }
+}

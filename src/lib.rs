@@ -3,6 +3,8 @@
 //! - [`catalog`]: the figures as the page presents them (titles, captions, actions);
 //! - [`playback`]: the run behind a figure and how the reader drives it, pure logic;
 //! - [`scene`]: what is true now, folded from the trace;
+//! - [`sequence`]: the run as a sequence diagram, folded from the trace and laid out;
+//! - [`metrics`]: latency, blocked time, throughput, errors, queue depth and lag, from the trace;
 //! - [`geometry`]: layouts, link ends, where a token is;
 //! - [`embed`]: a figure mounted on another page, in its own shadow root;
 //! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
@@ -19,10 +21,12 @@ pub mod embed;
 pub mod export;
 pub mod geometry;
 pub mod live;
+pub mod metrics;
 pub mod narration;
 pub mod options;
 pub mod playback;
 pub mod scene;
+pub mod sequence;
 pub mod visibility;
 
 pub use app::App;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::{Controls, Diagram, NarrationLine, Problems, Settings, Share};
+use crate::components::{MetricsPanel, SequenceDiagram};
 use crate::live::Live;
 use crate::options::Options;
 use crate::playback::Frame;
@@ -58,6 +59,8 @@ pub fn Figure(
             <Controls live=live shown=shown />
             <p class="status" data-test="status">{status}</p>
             <NarrationLine text=live.narration />
+            <SequenceDiagram live=live />
+            <MetricsPanel live=live />
             {shown.settings.then(|| view! { <Settings live=live /> })}
             {shown.share.then(|| view! { <Share live=live /> })}
         </section>

@@ -170,3 +170,33 @@ describe('the numbers', () => {
     await context.close();
   });
 });
+
+describe('side by side', () => {
+  test('one workload under the three figures; a bad rate is said and the last results stay', async () => {
+    const { page, errors, context } = await open();
+    const section = page.locator('[data-test=compare]');
+    const table = section.locator('[data-test=compare-table]');
+    const sentence = section.locator('[data-test=compare-sentence]');
+    const cell = (row, col) => table.locator('tbody tr').nth(row).locator('td').nth(col).textContent();
+    // Row 0 is the median latency, row 3 the blocked share; columns: sync, async, hybrid.
+    const syncP50 = await cell(0, 0);
+    assert.match(await sentence.textContent(), new RegExp(`its median job takes ${syncP50} and calls hold it ${await cell(3, 0)}`));
+    assert.equal(await cell(3, 1), '0%', 'the publisher is never held by a call');
+    assert.ok(ms(syncP50) > ms(await cell(0, 1)), 'the waiting caller is slower');
+
+    const before = await table.textContent();
+    await section.locator('[data-test=compare-rate]').fill('fast');
+    await section.locator('[data-test=compare-run]').click();
+    assert.match(await section.locator('[data-test=compare-error]').textContent(), /The rate must be a number .* “fast” is not/);
+    assert.equal(await table.textContent(), before, 'the last results stay');
+    assert.equal(await section.locator('[data-test=compare-rate]').inputValue(), 'fast', 'and so does what was typed');
+
+    await section.locator('[data-test=compare-rate]').fill('3');
+    await section.locator('[data-test=compare-run]').click();
+    assert.equal(await section.locator('[data-test=compare-error]').textContent(), '');
+    assert.match(await table.locator('caption').textContent(), /^3\.0 jobs a second, seed 2026$/);
+    assert.match(await sentence.textContent(), /cannot keep up/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});

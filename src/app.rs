@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
-use crate::components::{Announcer, Figure, Problems};
+use crate::components::{Announcer, Compare, Figure, Problems};
 use crate::export::split_query;
 use crate::live::{media_matches, prefers_reduced_motion, Voice};
 use crate::options::{self, Options, Shown};
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             {figures}
+            <Compare />
         </main>
         <Announcer voice=voice />
         <footer class="beyond">

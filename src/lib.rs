@@ -6,6 +6,7 @@
 //! - [`sequence`]: the run as a sequence diagram, folded from the trace and laid out;
 //! - [`metrics`]: latency, blocked time, throughput, errors, queue depth and lag, from the trace;
 //! - [`geometry`]: layouts, link ends, where a token is;
+//! - [`compare`]: the three figures under one workload, side by side;
 //! - [`embed`]: a figure mounted on another page, in its own shadow root;
 //! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
 //! - [`narration`]: a sentence for what just happened;
@@ -16,6 +17,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod compare;
 pub mod components;
 pub mod embed;
 pub mod export;

@@ -583,7 +583,7 @@ impl Sequence {
 /// A lane per node, spread evenly across `width` with a margin for the time labels.
 fn lanes(model: &Model, width: f64) -> Vec<LaneView> {
     let n = model.nodes.len();
-    let margin = (width * 0.12).max(44.0);
+    let margin = (width * 0.12).max(56.0);
     let gap = if n > 1 { (width - 2.0 * margin) / (n - 1) as f64 } else { 0.0 };
     (0..n)
         .map(|i| LaneView {

@@ -1,6 +1,7 @@
 //! The view: one public component per file.
 
 mod announcer;
+mod compare;
 mod controls;
 mod diagram;
 mod figure;
@@ -12,6 +13,7 @@ mod settings;
 mod share;
 
 pub use announcer::Announcer;
+pub use compare::Compare;
 pub use controls::Controls;
 pub use diagram::Diagram;
 pub use figure::Figure;

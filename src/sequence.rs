@@ -402,6 +402,10 @@ pub struct Canvas {
 }
 
 pub const HEADER: f64 = 30.0;
+/// Room under the time axis, so that a mark at "now" is drawn whole.
+pub const FOOTER: f64 = 10.0;
+/// The least distance between two mark labels on one lane.
+const LABEL_GAP: f64 = 12.0;
 /// The width of an activation bar.
 pub const BAR_W: f64 = 10.0;
 const HEAD_LEN: f64 = 9.0;
@@ -466,6 +470,9 @@ pub struct MarkView {
     pub kind: MarkKind,
     /// The label goes to the left of the symbol on the rightmost lane, to the right elsewhere.
     pub label_left: bool,
+    /// How far below the symbol the label's middle is: a label that would cover the one before
+    /// it on the same lane moves down.
+    pub label_dy: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -545,15 +552,25 @@ impl Sequence {
             .collect();
 
         let last = lanes.len().saturating_sub(1);
+        // Marks come in time order; each lane remembers where its last label went.
+        let mut label_ends: Vec<f64> = vec![f64::NEG_INFINITY; lanes.len()];
         let marks = self
             .marks
             .iter()
             .filter(|k| k.at >= from && k.at <= to)
-            .map(|k| MarkView {
-                x: x(k.node),
-                y: y(k.at),
-                kind: k.kind,
-                label_left: last > 0 && k.node.0 as usize == last,
+            .map(|k| {
+                let (lane, at) = (k.node.0 as usize, y(k.at));
+                let label_y = label_ends.get(lane).map_or(at, |end| at.max(end + LABEL_GAP));
+                if let Some(end) = label_ends.get_mut(lane) {
+                    *end = label_y;
+                }
+                MarkView {
+                    x: x(k.node),
+                    y: at,
+                    kind: k.kind,
+                    label_left: last > 0 && lane == last,
+                    label_dy: label_y - at,
+                }
             })
             .collect();
 
@@ -567,7 +584,7 @@ impl Sequence {
 
         Drawing {
             width: frame.width,
-            height: bottom,
+            height: bottom + FOOTER,
             lanes,
             arrows,
             bars,
@@ -784,6 +801,13 @@ mod tests {
         sim.disrupt(Disruption::Crash(NodeId(1))).unwrap();
         fold(&sim, &mut seq, &mut seen);
         let kinds: Vec<MarkKind> = seq.marks().map(|m| m.kind).collect();
+        let d =
+            seq.draw(sim.model(), &Viewport::new(SimDuration::from_millis(500)), sim.now(), WIDE);
+        // The timeout and the giving up share an instant on A's lane: their labels stack.
+        let on_a: Vec<f64> =
+            d.marks.iter().filter(|m| m.x == d.lanes[0].x).map(|m| m.y + m.label_dy).collect();
+        assert!(on_a.windows(2).all(|w| w[1] - w[0] >= LABEL_GAP), "{on_a:?}");
+        assert!(on_a.len() >= 3, "{on_a:?}");
         assert_eq!(
             kinds,
             [

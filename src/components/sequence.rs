@@ -198,7 +198,7 @@ fn mark(m: &MarkView) -> impl IntoView {
     view! {
         <g class=format!("mark {}", m.kind.class()) data-mark=m.kind.class() transform=format!("translate({:.1} {:.1})", m.x, m.y)>
             <path d=symbol />
-            <text x=dx y="4" text-anchor=anchor>{m.kind.label()}</text>
+            <text x=dx y=m.label_dy + 4.0 text-anchor=anchor>{m.kind.label()}</text>
         </g>
     }
 }

@@ -481,120 +481,156 @@ pub struct TickView {
     pub label: String,
 }
 
-impl Sequence {
-    /// The diagram of the window `viewport` shows at `now`, in a picture of size `frame`.
-    pub fn draw(&self, model: &Model, viewport: &Viewport, now: SimTime, frame: Canvas) -> Drawing {
-        let (from, to) = viewport.window(now);
-        let span_us = (to.as_micros() - from.as_micros()).max(1) as f64;
-        let top = HEADER;
-        let bottom = HEADER + frame.height;
-        let y = |t: SimTime| {
-            top + (t.as_micros() as f64 - from.as_micros() as f64) * frame.height / span_us
-        };
-        let lanes = lanes(model, frame.width);
-        let x = |id: NodeId| lanes.get(id.0 as usize).map_or(0.0, |l| l.x);
+/// Where a time and a lane are drawn, for one window in one picture.
+struct Scale {
+    from: SimTime,
+    to: SimTime,
+    now: SimTime,
+    span_us: f64,
+    height: f64,
+    lanes: Vec<LaneView>,
+}
 
+impl Scale {
+    fn y(&self, t: SimTime) -> f64 {
+        HEADER + (t.as_micros() as f64 - self.from.as_micros() as f64) * self.height / self.span_us
+    }
+
+    fn x(&self, id: NodeId) -> f64 {
+        self.lanes.get(id.0 as usize).map_or(0.0, |l| l.x)
+    }
+
+    fn bottom(&self) -> f64 {
+        HEADER + self.height
+    }
+}
+
+impl Sequence {
+    /// The diagram of the window `viewport` shows at `now`, in a picture of size `canvas`.
+    pub fn draw(
+        &self,
+        model: &Model,
+        viewport: &Viewport,
+        now: SimTime,
+        canvas: Canvas,
+    ) -> Drawing {
+        let (from, to) = viewport.window(now);
+        let scale = Scale {
+            from,
+            to,
+            now,
+            span_us: (to.as_micros() - from.as_micros()).max(1) as f64,
+            height: canvas.height,
+            lanes: lanes(model, canvas.width),
+        };
         let arrows = self
             .messages
             .values()
             .filter(|m| m.sent <= to && m.arrives.min(now) >= from)
-            .filter_map(|m| {
-                // Ends at the edge of where a bar would be, so that a bar never hides a head.
-                let (x1, x2) = (x(m.from), x(m.to));
-                let inset = (x2 - x1).signum() * BAR_W / 2.0;
-                let (x1, x2) = (x1 + inset, x2 - inset);
-                let (y1, y2) = (y(m.sent), y(m.arrives));
-                // A message on the wire is drawn as far as it has come.
-                let reach = crate::geometry::progress(m.sent, m.arrives, now);
-                let on_wire = m.fate == Fate::OnWire && reach < 1.0;
-                let (tx, ty) = if on_wire {
-                    (x1 + (x2 - x1) * reach, y1 + (y2 - y1) * reach)
-                } else {
-                    (x2, y2)
-                };
-                let ((x1, y1), (tx2, ty2)) = clip((x1, y1), (tx, ty), top, bottom)?;
-                let tip_inside = (tx2, ty2) == (tx, ty);
-                let lost = matches!(m.fate, Fate::Dropped(_));
-                let head = (tip_inside && !lost).then(|| head((x1, y1), (tx, ty))).flatten();
-                let (kind, label) = token_kind(&m.payload);
-                let fate = match m.fate {
-                    Fate::OnWire if on_wire => "on-wire",
-                    Fate::OnWire | Fate::Received => "received",
-                    Fate::Dropped(_) => "dropped",
-                    Fate::Discarded => "discarded",
-                };
-                Some(ArrowView {
-                    id: m.id.0,
-                    style: Style::of(&m.payload),
-                    kind,
-                    label,
-                    x1,
-                    y1,
-                    x2: tx2,
-                    y2: ty2,
-                    head,
-                    fate,
-                    label_at: (x1 + (tx2 - x1) * LABEL_AT, y1 + (ty2 - y1) * LABEL_AT - 4.0),
-                })
-            })
+            .filter_map(|m| arrow(m, &scale))
             .collect();
-
         let bars = self
             .activations
             .iter()
             .filter(|a| a.since <= to && a.until.unwrap_or(now) >= from)
             .map(|a| BarView {
-                x: x(a.node),
-                y1: y(a.since).max(top),
-                y2: y(a.until.unwrap_or(now)).min(bottom),
+                x: scale.x(a.node),
+                y1: scale.y(a.since).max(HEADER),
+                y2: scale.y(a.until.unwrap_or(now)).min(scale.bottom()),
                 open: a.until.is_none(),
             })
             .collect();
+        let marks = self.mark_views(&scale);
+        let ticks = ticks(&scale);
+        Drawing {
+            width: canvas.width,
+            height: scale.bottom() + FOOTER,
+            arrows,
+            bars,
+            marks,
+            ticks,
+            now_y: (now >= from && now <= to).then(|| scale.y(now)),
+            from,
+            to,
+            lanes: scale.lanes,
+        }
+    }
 
-        let last = lanes.len().saturating_sub(1);
-        // Marks come in time order; each lane remembers where its last label went.
-        let mut label_ends: Vec<f64> = vec![f64::NEG_INFINITY; lanes.len()];
-        let marks = self
-            .marks
+    /// The marks in the window, in time order; a label that would cover the one before it on
+    /// the same lane moves down.
+    fn mark_views(&self, scale: &Scale) -> Vec<MarkView> {
+        let last = scale.lanes.len().saturating_sub(1);
+        let mut label_ends: Vec<f64> = vec![f64::NEG_INFINITY; scale.lanes.len()];
+        self.marks
             .iter()
-            .filter(|k| k.at >= from && k.at <= to)
+            .filter(|k| k.at >= scale.from && k.at <= scale.to)
             .map(|k| {
-                let (lane, at) = (k.node.0 as usize, y(k.at));
+                let (lane, at) = (k.node.0 as usize, scale.y(k.at));
                 let label_y = label_ends.get(lane).map_or(at, |end| at.max(end + LABEL_GAP));
                 if let Some(end) = label_ends.get_mut(lane) {
                     *end = label_y;
                 }
                 MarkView {
-                    x: x(k.node),
+                    x: scale.x(k.node),
                     y: at,
                     kind: k.kind,
                     label_left: last > 0 && lane == last,
                     label_dy: label_y - at,
                 }
             })
-            .collect();
-
-        let step = nice(span_us / 5.0).max(1.0) as u64;
-        let first = from.as_micros().div_ceil(step) * step;
-        let ticks = (0..)
-            .map(|i| first + i * step)
-            .take_while(|t| *t <= to.as_micros())
-            .map(|t| TickView { y: y(SimTime::from_micros(t)), label: at(SimTime::from_micros(t)) })
-            .collect();
-
-        Drawing {
-            width: frame.width,
-            height: bottom + FOOTER,
-            lanes,
-            arrows,
-            bars,
-            marks,
-            ticks,
-            now_y: (now >= from && now <= to).then(|| y(now)),
-            from,
-            to,
-        }
+            .collect()
     }
+}
+
+/// A message's arrow, as much of it as the window holds; `None` if none of it is.
+fn arrow(m: &Message, scale: &Scale) -> Option<ArrowView> {
+    // Ends at the edge of where a bar would be, so that a bar never hides a head.
+    let (x1, x2) = (scale.x(m.from), scale.x(m.to));
+    let inset = (x2 - x1).signum() * BAR_W / 2.0;
+    let (x1, x2) = (x1 + inset, x2 - inset);
+    let (y1, y2) = (scale.y(m.sent), scale.y(m.arrives));
+
+    // A message on the wire is drawn as far as it has come.
+    let reach = crate::geometry::progress(m.sent, m.arrives, scale.now);
+    let on_wire = m.fate == Fate::OnWire && reach < 1.0;
+    let tip = if on_wire { (x1 + (x2 - x1) * reach, y1 + (y2 - y1) * reach) } else { (x2, y2) };
+    let ((x1, y1), (tx, ty)) = clip((x1, y1), tip, HEADER, scale.bottom())?;
+
+    // A lost message ends in a mark, not a head.
+    let lost = matches!(m.fate, Fate::Dropped(_));
+    let head = ((tx, ty) == tip && !lost).then(|| head((x1, y1), tip)).flatten();
+    let (kind, label) = token_kind(&m.payload);
+    let fate = match m.fate {
+        Fate::OnWire if on_wire => "on-wire",
+        Fate::OnWire | Fate::Received => "received",
+        Fate::Dropped(_) => "dropped",
+        Fate::Discarded => "discarded",
+    };
+    Some(ArrowView {
+        id: m.id.0,
+        style: Style::of(&m.payload),
+        kind,
+        label,
+        x1,
+        y1,
+        x2: tx,
+        y2: ty,
+        head,
+        fate,
+        label_at: (x1 + (tx - x1) * LABEL_AT, y1 + (ty - y1) * LABEL_AT - 4.0),
+    })
+}
+
+/// Lines across the window at round times, about five of them.
+fn ticks(scale: &Scale) -> Vec<TickView> {
+    let step = nice(scale.span_us / 5.0).max(1.0) as u64;
+    let first = scale.from.as_micros().div_ceil(step) * step;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|t| *t <= scale.to.as_micros())
+        .map(SimTime::from_micros)
+        .map(|t| TickView { y: scale.y(t), label: at(t) })
+        .collect()
 }
 
 /// A lane per node, spread evenly across `width` with a margin for the time labels.

@@ -43,6 +43,13 @@ fn rows(s: &Summary) -> impl IntoView {
             "measured from a job's start at A to A's job done".into(),
         ),
     };
+    // Behind a broker, the consumer's work is never part of A's job.
+    let latency = match s.queue {
+        Some(_) => {
+            (latency.0, format!("{}; the consumer's work is not in it (see its lag)", latency.1))
+        }
+        None => latency,
+    };
     let p50_ms = s.latency.map(|l| format!("{}", l.p50.as_millis_f64()));
     let latency_bars = (!s.recent.is_empty()).then(|| {
         bars(&s.recent, SPARK, SPARK_W, SPARK_H)

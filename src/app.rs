@@ -1,9 +1,10 @@
-//! The page: an introduction, the three figures in order, and two figures beyond them.
+//! The page: an introduction, the three figures in order, the three side by side, and two
+//! figures beyond them.
 
 use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
-use crate::components::{Announcer, Figure, Problems};
+use crate::components::{Announcer, Compare, Figure, Problems};
 use crate::export::split_query;
 use crate::live::{media_matches, prefers_reduced_motion, Voice};
 use crate::options::{self, Options, Shown};
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             {figures}
+            <Compare />
         <section class="beyond" aria-labelledby="beyond-heading">
             <h2 id="beyond-heading">"Beyond the three"</h2>
             <p>

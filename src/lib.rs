@@ -3,7 +3,10 @@
 //! - [`catalog`]: the figures as the page presents them (titles, captions, actions);
 //! - [`playback`]: the run behind a figure and how the reader drives it, pure logic;
 //! - [`scene`]: what is true now, folded from the trace;
+//! - [`sequence`]: the run as a sequence diagram, folded from the trace and laid out;
+//! - [`metrics`]: latency, blocked time, throughput, errors, queue depth and lag, from the trace;
 //! - [`geometry`]: layouts, link ends, where a token is;
+//! - [`compare`]: the three figures under one workload, side by side;
 //! - [`embed`]: a figure mounted on another page, in its own shadow root;
 //! - [`export`]: the run as Mermaid text or a JSON trace, and a trace file read back;
 //! - [`narration`]: a sentence for what just happened;
@@ -15,16 +18,19 @@
 
 pub mod app;
 pub mod catalog;
+pub mod compare;
 pub mod components;
 pub mod embed;
 pub mod export;
 pub mod geometry;
 pub mod live;
+pub mod metrics;
 pub mod narration;
 pub mod options;
 pub mod playback;
 pub mod presets;
 pub mod scene;
+pub mod sequence;
 pub mod visibility;
 
 pub use app::App;

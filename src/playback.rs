@@ -11,9 +11,11 @@ use callflow_sim::{LatencySpec, LinkId, Model, NodeId, Payload, Sim, SimDuration
 
 use crate::catalog::FigureKind;
 use crate::geometry::{self, Layout, Point};
+use crate::metrics::Metrics;
 use crate::narration::{narrate, short, Line};
 use crate::presets::Preset;
 use crate::scene::{Activity, OrderCheck, Scene};
+use crate::sequence::Sequence;
 
 /// The longest wall-clock gap one frame may account for. A tab that was hidden comes back to a
 /// huge gap; it plays on from where it stopped rather than jumping ahead.
@@ -89,6 +91,9 @@ pub struct Playback {
     kind: FigureKind,
     sim: Sim,
     scene: Scene,
+    /// The sequence diagram and the numbers, folded from the same events as the scene.
+    sequence: Sequence,
+    metrics: Metrics,
     seen: u64,
     speed: f64,
     playing: bool,
@@ -119,10 +124,13 @@ impl Playback {
     pub fn from_model(kind: FigureKind, model: Model) -> Playback {
         let sim = Sim::from_model(model.clone(), DEFAULT_TRACE_CAPACITY);
         let scene = Scene::new(sim.model());
+        let metrics = Metrics::new(sim.model());
         Playback {
             kind,
             sim,
             scene,
+            sequence: Sequence::new(),
+            metrics,
             seen: 0,
             speed: DEFAULT_SPEED,
             playing: false,
@@ -198,6 +206,14 @@ impl Playback {
 
     pub fn scene(&self) -> &Scene {
         &self.scene
+    }
+
+    pub fn sequence(&self) -> &Sequence {
+        &self.sequence
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn playing(&self) -> bool {
@@ -398,6 +414,8 @@ impl Playback {
     fn restart(&mut self) {
         self.sim = Sim::from_model(self.start.clone(), DEFAULT_TRACE_CAPACITY);
         self.scene = Scene::new(self.sim.model());
+        self.sequence = Sequence::new();
+        self.metrics = Metrics::new(self.sim.model());
         self.seen = 0;
         self.lagging = false;
         self.inputs.clear();
@@ -505,6 +523,8 @@ impl Playback {
         for e in self.sim.trace().since(self.seen) {
             let line = narrate(model, prev.as_ref(), e, &self.scene);
             self.scene.apply(e);
+            self.sequence.apply(e);
+            self.metrics.apply(e);
             if let Some(text) = crate::narration::aside(model, e) {
                 aside = Some(text);
             }
@@ -727,7 +747,8 @@ pub fn configure(model: &mut Model, target: Target, ms: f64) -> Result<(), Strin
     Ok(())
 }
 
-fn token_kind(p: &Payload) -> (&'static str, &'static str) {
+/// A message's token: its CSS class and its label.
+pub(crate) fn token_kind(p: &Payload) -> (&'static str, &'static str) {
     match p {
         Payload::HttpRequest { .. } => ("request", "req"),
         Payload::HttpResponse { ok: true, .. } => ("response", "res"),

@@ -186,3 +186,42 @@ async fn a_mounted_element_keeps_its_figure_in_a_shadow_root_and_says_what_it_co
     callflow::embed::mount(host.clone(), false, String::new());
     assert_eq!(root.query_selector_all("section.figure").unwrap().length(), 1);
 }
+
+/// Mounts one paused figure with these options into a fresh element and returns the element.
+fn mount_with(options: Options) -> Element {
+    let doc = document();
+    let host = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&host).unwrap();
+    let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        view! { <Figure options=options tall=false in_page=true /> }
+    });
+    handle.forget();
+    host
+}
+
+#[wasm_bindgen_test]
+async fn the_sequence_diagram_marks_a_lost_request_and_a_crash() {
+    use callflow_sim::scenario::Disruption;
+    use callflow_sim::{LinkId, NodeId, SimTime};
+
+    // The link loses everything from the start, and B crashes at 100 ms: A, with no timeout,
+    // waits for ever.
+    let mut options = Options::new(FigureKind::RequestResponse);
+    options.autoplay = Some(false);
+    options.model.faults = vec![
+        (SimTime::ZERO, Disruption::LinkLoss(LinkId(0), 1_000)),
+        (SimTime::from_micros(100_000), Disruption::Crash(NodeId(1))),
+    ];
+    let host = mount_with(options);
+    tick().await;
+    assert_eq!(count(&host, "[data-test=sequence] [data-fate=on-wire]"), 1);
+    for _ in 0..3 {
+        click(&host, "[data-test=step]").await;
+    }
+    assert_eq!(count(&host, "[data-test=sequence] [data-fate=dropped]"), 1);
+    assert_eq!(count(&host, "[data-mark=dropped]"), 1);
+    assert_eq!(count(&host, "[data-mark=crashed]"), 1);
+    assert_eq!(count(&host, ".activation.open"), 1, "A still waits");
+    let lost = find(&host, "[data-mark=dropped] text").text_content().unwrap();
+    assert_eq!(lost, "lost: link");
+}

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use crate::catalog::FigureKind;
 use crate::components::{
-    Controls, Diagram, Faults, Lab, NarrationLine, PartitionerChoice, Problems, Settings, Share,
-    Workload,
+    Controls, Diagram, Faults, Lab, MetricsPanel, NarrationLine, PartitionerChoice, Problems,
+    SequenceDiagram, Settings, Share, Workload,
 };
 use crate::live::Live;
 use crate::options::Options;
@@ -66,6 +66,8 @@ pub fn Figure(
             <NarrationLine text=live.narration />
             {(shown.settings && kind == FigureKind::Log).then(|| view! { <PartitionerChoice live=live /> })}
             {shown.lab.then(|| view! { <Faults live=live /> <Workload live=live /> })}
+            <SequenceDiagram live=live />
+            <MetricsPanel live=live />
             {shown.settings.then(|| view! { <Settings live=live /> })}
             {shown.share.then(|| view! { <Share live=live /> })}
         </section>

@@ -80,6 +80,7 @@ pub fn mermaid(p: &Playback) -> String {
                     }
                     Payload::Deliver { message, .. } => ("-)", format!("deliver m{}", message.0)),
                     Payload::Ack { message, .. } => ("--)", format!("ack m{}", message.0)),
+                    Payload::Nack { message, .. } => ("--)", format!("nack m{}", message.0)),
                 };
                 format!("{}{arrow}{}: {at} {what}", id(*from), id(*to))
             }
@@ -161,6 +162,13 @@ pub fn mermaid(p: &Playback) -> String {
                     id(queue.broker),
                     message.0,
                     mermaid_text(q)
+                )
+            }
+            EventKind::Nacked { queue, message, .. } => {
+                format!(
+                    "Note over {}: {at} m{} nacked, the job failed",
+                    id(queue.broker),
+                    message.0
                 )
             }
             EventKind::Slowed { node, percent } => {

@@ -171,6 +171,10 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "{} finished with the message and sent its ack; the broker may now forget it.",
                     s(from)
                 ),
+                Payload::Nack { .. } => format!(
+                    "{}'s job for the message failed, so it sent a nack: the broker should take the message back.",
+                    s(from)
+                ),
             }
         }
         EventKind::CallReturned { node, waited, ok: true, .. } => {
@@ -237,6 +241,10 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             "The broker gave up on a message after {deliveries} deliveries without an ack and moved it from “{}” to “{}”.",
             queue_name(model, queue),
             queue_name(model, to)
+        ),
+        EventKind::Nacked { queue, .. } => format!(
+            "The broker got the nack for a message of “{}”: it will deliver it again, or give up on it if it has failed too often.",
+            queue_name(model, queue)
         ),
         EventKind::Slowed { node, percent } => {
             format!("{}'s work now takes {percent} % of its processing time.", s(node))

@@ -638,6 +638,7 @@ fn token_kind(p: &Payload) -> (&'static str, &'static str) {
         Payload::Confirm { .. } => ("confirm", "ok"),
         Payload::Deliver { .. } => ("deliver", "msg"),
         Payload::Ack { .. } => ("ack", "ack"),
+        Payload::Nack { .. } => ("ack", "nack"),
     }
 }
 

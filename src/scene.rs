@@ -147,7 +147,9 @@ impl Scene {
             | EventKind::Partitioned { .. }
             | EventKind::Healed { .. }
             | EventKind::LinkLatencyChanged { .. }
-            | EventKind::ProcessingChanged { .. } => {}
+            | EventKind::ProcessingChanged { .. }
+            // The Requeued or DeadLettered event that follows moves the message.
+            | EventKind::Nacked { .. } => {}
         }
     }
 

@@ -6,6 +6,9 @@
 //! - The broker delivers from the front of the queue while the consumer holds fewer unacked
 //!   deliveries than its prefetch; each delivery gets a tag.
 //! - The consumer's ack for a tag lets the broker forget the message and deliver the next.
+//!   Its nack (the job failed) makes the broker take the message back: to the front of the
+//!   queue, to go out again marked as redelivered with the same id, or to the dead-letter
+//!   queue once it has been delivered as often as the queue allows.
 //! - Messages are durable. When a consumer crashes, or the broker itself, the broker takes
 //!   back every delivery that was not acked: the messages wait at the front of their queue
 //!   again, in their order, and go out again marked as redelivered, with the same id. A
@@ -14,28 +17,33 @@
 //! - A queue may be bounded: when full, it refuses a new message (the publisher's confirm is
 //!   negative) or drops its oldest waiting one, and says so. A queue may send a message that
 //!   was delivered a given number of times without an ack to a dead-letter queue instead of
-//!   delivering it again.
+//!   delivering it again, whether it came back by a nack or because its consumer crashed.
 //!
 //! # Limitations
 //! The broker itself takes no time; one consumer per queue; no exchanges.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::engine::Ctx;
 use crate::scenario::{Broker, LinkId, NodeId, Overflow, QueueId};
 use crate::trace::{EventKind, MsgId, Payload};
 
+/// One copy of a message held by a queue, and how many times it went out.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    message: MsgId,
+    delivered: u32,
+}
+
 #[derive(Clone, Debug, Default)]
 struct QueueState {
-    /// Messages waiting for delivery, oldest first, and whether each went out before.
-    ready: VecDeque<(MsgId, bool)>,
+    /// Messages waiting for delivery, oldest first.
+    ready: VecDeque<Held>,
     /// Delivered and not yet acked: (tag, message).
-    unacked: Vec<(u64, MsgId)>,
+    unacked: Vec<(u64, Held)>,
     next_tag: u64,
     /// The consumer is down: deliver nothing.
     paused: bool,
-    /// How many times each message held here went out.
-    deliveries: BTreeMap<MsgId, u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,16 +77,14 @@ impl BrokerState {
                     return;
                 }
                 Overflow::DropOldest => {
-                    if let Some((oldest, _)) = q.ready.pop_front() {
-                        q.deliveries.remove(&oldest);
-                        let e =
-                            EventKind::Overflowed { queue, message: oldest, dropped_oldest: true };
-                        cx.note(e);
+                    if let Some(oldest) = q.ready.pop_front() {
+                        let message = oldest.message;
+                        cx.note(EventKind::Overflowed { queue, message, dropped_oldest: true });
                     }
                 }
             }
         }
-        q.ready.push_back((msg, false));
+        q.ready.push_back(Held { message: msg, delivered: 0 });
         let ready = q.ready.len() as u32;
         cx.note(EventKind::Enqueued { queue, message: msg, ready });
         cx.send(self.node, from, link, Payload::Confirm { publish: msg, ok: true });
@@ -90,40 +96,63 @@ impl BrokerState {
     pub fn ack(&mut self, queue: QueueId, tag: u64, spec: &Broker, cx: &mut Ctx) -> bool {
         let q = &mut self.queues[queue.index as usize];
         let Some(at) = q.unacked.iter().position(|&(t, _)| t == tag) else { return false };
-        let (_, message) = q.unacked.remove(at);
-        q.deliveries.remove(&message);
-        cx.note(EventKind::Acked { queue, message, tag });
+        let (_, held) = q.unacked.remove(at);
+        cx.note(EventKind::Acked { queue, message: held.message, tag });
         self.dispatch(queue, spec, cx);
         true
     }
 
-    /// Takes back every unacked delivery of `queue`, to the front of the queue in its order;
-    /// one delivered as often as the dead-letter rule allows goes to the dead-letter queue.
-    /// Returns the dead-letter queue if anything went there.
+    /// A nack arrived: the consumer's job failed. The broker takes the message back, to the
+    /// front of the queue or, delivered as often as the dead-letter rule allows, to the
+    /// dead-letter queue; then it delivers again. A nack for a tag it no longer holds out
+    /// changes nothing: `false`.
+    pub fn nack(&mut self, queue: QueueId, tag: u64, spec: &Broker, cx: &mut Ctx) -> bool {
+        let q = &mut self.queues[queue.index as usize];
+        let Some(at) = q.unacked.iter().position(|&(t, _)| t == tag) else { return false };
+        let taken = q.unacked.remove(at);
+        cx.note(EventKind::Nacked { queue, message: taken.1.message, tag });
+        if let Some(dead) = self.take_back(queue, vec![taken], spec, cx) {
+            self.dispatch(dead, spec, cx);
+        }
+        self.dispatch(queue, spec, cx);
+        true
+    }
+
+    /// Takes back every unacked delivery of `queue`; see [`BrokerState::take_back`].
     fn requeue(&mut self, queue: QueueId, spec: &Broker, cx: &mut Ctx) -> Option<QueueId> {
+        let taken: Vec<(u64, Held)> = self.queues[queue.index as usize].unacked.drain(..).collect();
+        self.take_back(queue, taken, spec, cx)
+    }
+
+    /// Puts deliveries taken back from a consumer at the front of `queue`, in their order; one
+    /// delivered as often as the dead-letter rule allows goes to the dead-letter queue instead.
+    /// Returns the dead-letter queue if anything went there.
+    fn take_back(
+        &mut self,
+        queue: QueueId,
+        taken: Vec<(u64, Held)>,
+        spec: &Broker,
+        cx: &mut Ctx,
+    ) -> Option<QueueId> {
         let rule = spec.queues[queue.index as usize].dead_letter;
         let q = &mut self.queues[queue.index as usize];
-        let taken: Vec<(u64, MsgId)> = q.unacked.drain(..).collect();
         let mut dead = Vec::new();
-        for &(tag, message) in taken.iter().rev() {
-            let times = q.deliveries.get(&message).copied().unwrap_or(0);
+        for &(tag, held) in taken.iter().rev() {
             match rule {
-                Some((to, after)) if times >= after => {
-                    q.deliveries.remove(&message);
-                    dead.push((message, to, times));
-                }
+                Some((to, after)) if held.delivered >= after => dead.push((held, to)),
                 _ => {
-                    q.ready.push_front((message, true));
-                    cx.note(EventKind::Requeued { queue, message, tag });
+                    q.ready.push_front(held);
+                    cx.note(EventKind::Requeued { queue, message: held.message, tag });
                 }
             }
         }
         let mut to_queue = None;
-        for (message, to, deliveries) in dead.into_iter().rev() {
+        for (held, to) in dead.into_iter().rev() {
             let to = QueueId { broker: self.node, index: to };
+            let (message, deliveries) = (held.message, held.delivered);
             cx.note(EventKind::DeadLettered { queue, message, to, deliveries });
             let d = &mut self.queues[to.index as usize];
-            d.ready.push_back((message, false));
+            d.ready.push_back(Held { message, delivered: 0 });
             let ready = d.ready.len() as u32;
             cx.note(EventKind::Enqueued { queue: to, message, ready });
             to_queue = Some(to);
@@ -170,11 +199,12 @@ impl BrokerState {
         let def = &spec.queues[queue.index as usize];
         let q = &mut self.queues[queue.index as usize];
         while !q.paused && q.unacked.len() < def.prefetch as usize {
-            let Some((message, redelivered)) = q.ready.pop_front() else { break };
+            let Some(mut held) = q.ready.pop_front() else { break };
+            let (message, redelivered) = (held.message, held.delivered > 0);
+            held.delivered += 1;
             let tag = q.next_tag;
             q.next_tag += 1;
-            q.unacked.push((tag, message));
-            *q.deliveries.entry(message).or_insert(0) += 1;
+            q.unacked.push((tag, held));
             let ready = q.ready.len() as u32;
             cx.note(EventKind::Dequeued { queue, message, tag, ready });
             let payload = Payload::Deliver { queue, message, tag, redelivered };

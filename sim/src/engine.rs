@@ -601,6 +601,9 @@ impl Sim {
             Payload::Ack { queue, tag, .. } => {
                 self.with_broker(env.to, |b, spec, cx| b.ack(queue, tag, spec, cx)).unwrap_or(false)
             }
+            Payload::Nack { queue, tag, .. } => self
+                .with_broker(env.to, |b, spec, cx| b.nack(queue, tag, spec, cx))
+                .unwrap_or(false),
             // The confirm is the end of the publish; nobody waits for it.
             Payload::Confirm { .. } => true,
         };

@@ -13,8 +13,9 @@
 //! - `publish` hands a message to the broker and goes on at once: the broker's confirm comes
 //!   back later and nobody waits for it.
 //!
-//! After the last step, a request job sends its response and a delivery job its ack; then the
-//! worker takes the next job from the inbox.
+//! After the last step, a request job sends its response and a delivery job its ack; a delivery
+//! job that failed sends a nack instead, so that the broker delivers the message again. Then
+//! the worker takes the next job from the inbox.
 //!
 //! The state here changes only through the handlers below, which get the input and return
 //! [`Command`]s; the engine applies them, drawing latencies and keeping the clock.
@@ -332,11 +333,14 @@ impl ServiceState {
                 }
                 cx.send(me, from, link, Payload::HttpResponse { request: msg, ok });
             }
-            // FIXME: a delivery whose job failed is acked all the same, as if handled: there is
-            // no nack, so such a message is neither delivered again nor dead-lettered.
             Origin::Delivery { acked: true, .. } => {}
             Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
-                cx.send(me, broker, link, Payload::Ack { queue, message, tag });
+                let answer = if ok {
+                    Payload::Ack { queue, message, tag }
+                } else {
+                    Payload::Nack { queue, message, tag }
+                };
+                cx.send(me, broker, link, answer);
             }
         }
         cx.note(EventKind::JobDone { node: me, worker: w, job: job.id, failed: !ok });

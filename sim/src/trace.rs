@@ -38,6 +38,9 @@ pub enum Payload {
     Deliver { queue: QueueId, message: MsgId, tag: u64, redelivered: bool },
     /// The consumer is done with the delivery `tag`; the broker may forget the message.
     Ack { queue: QueueId, message: MsgId, tag: u64 },
+    /// The consumer's job for the delivery `tag` failed: the broker should take the message
+    /// back, to deliver it again or to dead-letter it.
+    Nack { queue: QueueId, message: MsgId, tag: u64 },
 }
 
 /// Why an envelope never reached its destination.
@@ -207,7 +210,8 @@ pub enum EventKind {
         job: JobId,
     },
     /// The broker took back a message it had delivered and that was not acked (its consumer
-    /// crashed, or the broker restarted); it waits at the front of the queue again.
+    /// crashed or nacked it, or the broker restarted); it waits at the front of the queue
+    /// again.
     Requeued {
         queue: QueueId,
         message: MsgId,
@@ -253,6 +257,13 @@ pub enum EventKind {
     },
     ProcessingChanged {
         node: NodeId,
+    },
+    /// The consumer's nack reached the broker: the job for delivery `tag` failed. A
+    /// `Requeued` or a `DeadLettered` event follows.
+    Nacked {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
     },
 }
 

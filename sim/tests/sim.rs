@@ -8,8 +8,8 @@ use callflow_sim::scenario::{
 };
 use callflow_sim::trace::DropReason;
 use callflow_sim::{
-    figures, Event, EventKind, LinkId, MsgId, NodeId, Payload, Problem, Scenario, Sim, SimDuration,
-    SimTime,
+    figures, Event, EventKind, LinkId, MsgId, NodeId, Payload, Problem, QueueId, Scenario, Sim,
+    SimDuration, SimTime,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -45,10 +45,18 @@ struct Checker {
     received: BTreeSet<MsgId>,
     /// Envelopes that never arrived, with why.
     dropped: BTreeMap<MsgId, DropReason>,
+    /// Messages whose publish reached the broker.
+    arrived: BTreeSet<MsgId>,
+    /// Messages ever stored in a queue, or refused by a full one.
     published: BTreeSet<MsgId>,
+    /// Messages acked at least once.
     acked: BTreeSet<MsgId>,
     /// Messages a full queue refused or dropped.
     overflowed: BTreeSet<MsgId>,
+    /// Copies each queue holds of each message, by the trace: stored, less those acked,
+    /// dropped or moved to a dead-letter queue. A message can have a copy in several queues
+    /// (an exchange) and several in one (a publisher that sent it again).
+    held: BTreeMap<(QueueId, MsgId), usize>,
     last_at: SimTime,
     seen: u64,
 }
@@ -60,47 +68,7 @@ impl Checker {
             assert!(e.at >= self.last_at, "time never goes back: {e:?}");
             self.seen += 1;
             self.last_at = e.at;
-            match &e.kind {
-                EventKind::Sent { msg, arrives, payload, .. } => {
-                    assert!(*arrives >= e.at);
-                    assert!(self.sent.insert(*msg, e.clone()).is_none(), "ids are unique");
-                    if let Payload::Ack { message, .. } = payload {
-                        assert!(self.published.contains(message), "ack of a published message");
-                    }
-                }
-                EventKind::Received { msg, .. } => {
-                    let sent = self.sent.get(msg).expect("nothing is received before it was sent");
-                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
-                    assert_eq!(e.at, arrives, "received when the link said it would be");
-                    assert!(!self.dropped.contains_key(msg), "not received after a drop");
-                    assert!(self.received.insert(*msg), "received once");
-                }
-                EventKind::Dropped { msg, reason, .. } => {
-                    let sent = self.sent.get(msg).expect("nothing is dropped before it was sent");
-                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
-                    assert_eq!(e.at, arrives, "dropped when it would have arrived");
-                    assert!(!self.received.contains(msg), "not dropped after it arrived");
-                    assert!(self.dropped.insert(*msg, *reason).is_none(), "dropped once");
-                }
-                EventKind::Discarded { msg, .. } => {
-                    assert!(self.received.contains(msg), "only what arrived is discarded");
-                }
-                EventKind::Enqueued { message, .. } => {
-                    assert!(self.received.contains(message), "stored after the publish arrived");
-                    // Stored once; a dead-lettered message is stored again, in another queue.
-                    self.published.insert(*message);
-                }
-                EventKind::Acked { message, .. } => {
-                    assert!(self.acked.insert(*message), "acked once");
-                }
-                EventKind::Overflowed { message, dropped_oldest, .. } => {
-                    // A refused message was never stored; a dropped one was.
-                    assert_eq!(self.published.contains(message), *dropped_oldest);
-                    self.published.insert(*message);
-                    assert!(self.overflowed.insert(*message), "lost to overflow once");
-                }
-                _ => {}
-            }
+            self.event(e);
         }
 
         // Every envelope sent is received, dropped with a reason, or still on the wire, and
@@ -114,16 +82,75 @@ impl Checker {
             .collect();
         assert_eq!(on_wire, neither);
 
-        // Every published message is waiting, delivered and unacked, or acked.
-        let held: usize = sim
-            .model()
-            .queue_ids()
-            .map(|q| {
-                let (ready, unacked) = sim.queue_holding(q).expect("queue exists");
-                ready + unacked
-            })
-            .sum();
-        assert_eq!(self.published.len(), held + self.acked.len() + self.overflowed.len());
+        // Every queue holds exactly the copies the trace says it stored and has not let go:
+        // each published copy is waiting, delivered and unacked, acked, dropped, or moved.
+        for q in sim.model().queue_ids() {
+            let (ready, unacked) = sim.queue_holding(q).expect("queue exists");
+            let held: usize =
+                self.held.range((q, MsgId(0))..=(q, MsgId(u64::MAX))).map(|(_, n)| n).sum();
+            assert_eq!(ready + unacked, held, "{q:?}");
+        }
+    }
+
+    fn event(&mut self, e: &Event) {
+        match &e.kind {
+            EventKind::Sent { msg, arrives, payload, .. } => {
+                assert!(*arrives >= e.at);
+                assert!(self.sent.insert(*msg, e.clone()).is_none(), "ids are unique");
+                if let Payload::Ack { message, .. } | Payload::Nack { message, .. } = payload {
+                    assert!(self.published.contains(message), "ack of a published message");
+                }
+            }
+            EventKind::Received { msg, .. } => {
+                let sent = self.sent.get(msg).expect("nothing is received before it was sent");
+                let EventKind::Sent { arrives, payload, .. } = sent.kind else { unreachable!() };
+                assert_eq!(e.at, arrives, "received when the link said it would be");
+                assert!(!self.dropped.contains_key(msg), "not received after a drop");
+                assert!(self.received.insert(*msg), "received once");
+                if let Payload::Publish { .. } = payload {
+                    self.arrived.insert(*msg);
+                }
+            }
+            EventKind::Dropped { msg, reason, .. } => {
+                let sent = self.sent.get(msg).expect("nothing is dropped before it was sent");
+                let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
+                assert_eq!(e.at, arrives, "dropped when it would have arrived");
+                assert!(!self.received.contains(msg), "not dropped after it arrived");
+                assert!(self.dropped.insert(*msg, *reason).is_none(), "dropped once");
+            }
+            EventKind::Discarded { msg, .. } => {
+                assert!(self.received.contains(msg), "only what arrived is discarded");
+            }
+            EventKind::Enqueued { queue, message, .. } => {
+                assert!(self.arrived.contains(message), "stored after the publish arrived");
+                self.published.insert(*message);
+                *self.held.entry((*queue, *message)).or_default() += 1;
+            }
+            EventKind::Acked { queue, message, .. } => {
+                self.let_go(*queue, *message, "acked");
+                self.acked.insert(*message);
+            }
+            EventKind::DeadLettered { queue, message, .. } => {
+                self.let_go(*queue, *message, "dead-lettered");
+            }
+            EventKind::Overflowed { queue, message, dropped_oldest, .. } => {
+                if *dropped_oldest {
+                    self.let_go(*queue, *message, "dropped");
+                } else {
+                    assert!(self.arrived.contains(message), "refused after the publish arrived");
+                }
+                self.published.insert(*message);
+                self.overflowed.insert(*message);
+            }
+            _ => {}
+        }
+    }
+
+    /// A queue lets go of a copy of `message`: it must have held one.
+    fn let_go(&mut self, queue: QueueId, message: MsgId, how: &str) {
+        let n = self.held.entry((queue, message)).or_default();
+        assert!(*n > 0, "{how} a copy the queue did not hold: {message:?}");
+        *n -= 1;
     }
 }
 
@@ -1279,4 +1306,123 @@ fn bad_queue_options_name_the_field() {
         q.dead_letter = Some(DeadLetterSpec { queue: "nowhere".into(), after_deliveries: 2 })
     });
     assert_eq!(e.problem(), &Problem::UnknownQueue("nowhere".into()));
+}
+
+/// Figure 2 where B's job for a message calls D over HTTP (10 ms each way, 50 ms of work)
+/// and gives up after 100 ms, and B's queue dead-letters to "dead", consumed by E, after
+/// `dead_after` deliveries if given.
+fn consumer_that_calls(dead_after: Option<u32>) -> Scenario {
+    use callflow_sim::scenario::{DeadLetterSpec, LinkSpec, QueueSpec, ServiceSpec};
+    let mut s = figures::broker();
+    let plain = |id: &str, on_request: Vec<Step>, on_message: Vec<Step>| {
+        NodeSpec::Service(ServiceSpec {
+            id: id.into(),
+            label: format!("Microservice {}", id.to_uppercase()),
+            workers: 1,
+            processing: LatencySpec::Constant { ms: 50.0 },
+            on_trigger: vec![],
+            on_request,
+            on_message,
+            client: ClientSpec::default(),
+        })
+    };
+    s.nodes.push(plain("d", vec![Step::Work], vec![]));
+    s.nodes.push(plain("e", vec![], vec![Step::Work]));
+    for n in &mut s.nodes {
+        match n {
+            NodeSpec::Service(b) if b.id == "b" => {
+                b.on_message = vec![Step::Call { service: "d".into() }, Step::Work];
+                b.client = ClientSpec { timeout_ms: Some(100.0), ..ClientSpec::default() };
+            }
+            NodeSpec::Broker(broker) => {
+                broker.queues[0].dead_letter = dead_after
+                    .map(|after| DeadLetterSpec { queue: "dead".into(), after_deliveries: after });
+                broker.queues.push(QueueSpec {
+                    name: "dead".into(),
+                    consumer: "e".into(),
+                    prefetch: 1,
+                    ..QueueSpec::default()
+                });
+            }
+            _ => {}
+        }
+    }
+    let link = |a: &str, b: &str, protocol| LinkSpec {
+        a: a.into(),
+        b: b.into(),
+        protocol,
+        latency: LatencySpec::Constant { ms: 10.0 },
+    };
+    s.links.push(link("b", "d", callflow_sim::Protocol::Http));
+    s.links.push(link("broker", "e", callflow_sim::Protocol::Amqp));
+    s
+}
+
+/// Steps to the end, checking the invariants after every event.
+fn finish_checked(sim: &mut Sim, c: &mut Checker) {
+    c.feed(sim);
+    for _ in 0..100_000 {
+        if sim.step().is_none() {
+            break;
+        }
+        c.feed(sim);
+    }
+    assert!(sim.next_due().is_none(), "the run ends");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_job_nacks_and_the_broker_delivers_the_message_again() {
+    let mut sim = Sim::new(&consumer_that_calls(None)).unwrap();
+    let (a, b, d) = (node(&sim, "a"), node(&sim, "b"), node(&sim, "d"));
+    let mut c = Checker::default();
+    // D is down until 700 ms: every call B makes for the message times out.
+    sim.disrupt(Disruption::Crash(d)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until(ms(700));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Recover(d)).unwrap();
+    finish_checked(&mut sim, &mut c);
+
+    let d = deliveries(&sim);
+    let nacks = count(&sim, |k| matches!(k, EventKind::Nacked { .. }));
+    assert!(nacks >= 2, "B failed more than once while D was down ({nacks})");
+    assert_eq!(d.len(), nacks + 1, "each nack brought one more delivery");
+    assert!(d.iter().all(|&(m, _)| m == d[0].0), "always the same message");
+    assert!(!d[0].1 && d[1..].iter().all(|&(_, again)| again), "the later ones are redeliveries");
+    assert_eq!(
+        count(&sim, |k| matches!(k, EventKind::Requeued { .. })),
+        nacks,
+        "each nack put the message back in the queue"
+    );
+    // Only the last delivery's job got through: B did its work once, and acked once.
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::JobDone { failed: true, .. })), nacks);
+    assert_eq!(c.acked.len(), 1);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue() {
+    let mut sim = Sim::new(&consumer_that_calls(Some(3))).unwrap();
+    let (a, d, e) = (node(&sim, "a"), node(&sim, "d"), node(&sim, "e"));
+    let mut c = Checker::default();
+    sim.disrupt(Disruption::Crash(d)).unwrap();
+    sim.trigger(a).unwrap();
+    finish_checked(&mut sim, &mut c);
+
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Nacked { .. })), 3);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Requeued { .. })), 2);
+    let dead: Vec<u32> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dead, [3], "after the third failed delivery, not a fourth");
+    let to_e = deliveries(&sim).len() - 3;
+    assert_eq!(to_e, 1, "E got it from the dead-letter queue");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == e)), 1);
+    assert_eq!(c.acked.len(), 1, "E acked it");
 }

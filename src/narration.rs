@@ -21,8 +21,15 @@ pub fn short_label(label: &str) -> &str {
     label.rsplit(' ').next().unwrap_or(label)
 }
 
+/// Who consumes the queue: "C", or "C or D" for competing consumers, one of whom gets it.
 fn consumer(model: &Model, q: QueueId) -> String {
-    model.queue(q).map_or_else(|| "the consumer".into(), |q| short(model, q.consumer))
+    let Some(q) = model.queue(q) else { return "the consumer".into() };
+    let names: Vec<String> = q.consumers.iter().map(|c| short(model, c.node)).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "the consumer".into(),
+    }
 }
 
 fn queue_name(model: &Model, q: QueueId) -> String {

@@ -296,7 +296,7 @@ impl Sim {
         Ok(())
     }
 
-    /// The queues whose consumer is `node`.
+    /// The queues `node` consumes, by broker.
     fn consumed_by(&self, node: NodeId) -> Vec<(NodeId, Vec<QueueId>)> {
         self.model
             .nodes
@@ -308,7 +308,7 @@ impl Sim {
                         .queues
                         .iter()
                         .enumerate()
-                        .filter(|(_, q)| q.consumer == node)
+                        .filter(|(_, q)| q.consumers.iter().any(|c| c.node == node))
                         .map(|(k, _)| QueueId { broker: NodeId(i as u16), index: k as u16 })
                         .collect();
                     (!qs.is_empty()).then_some((NodeId(i as u16), qs))
@@ -331,7 +331,7 @@ impl Sim {
                 }
                 // The broker sees its consumer's channel close and takes back what it held.
                 for (broker, queues) in self.consumed_by(n) {
-                    self.with_broker(broker, |b, spec, cx| b.consumer_down(&queues, spec, cx));
+                    self.with_broker(broker, |b, spec, cx| b.consumer_down(n, &queues, spec, cx));
                 }
             }
             NodeState::Broker(_) => {
@@ -349,10 +349,7 @@ impl Sim {
         match self.nodes[n.0 as usize] {
             NodeState::Service(_) => {
                 for (broker, queues) in self.consumed_by(n) {
-                    let deliver = !self.down[broker.0 as usize];
-                    self.with_broker(broker, |b, spec, cx| {
-                        b.consumer_up(&queues, deliver, spec, cx)
-                    });
+                    self.with_broker(broker, |b, spec, cx| b.consumer_up(n, &queues, spec, cx));
                 }
             }
             NodeState::Broker(_) => {

@@ -43,6 +43,8 @@ pub enum Problem {
     NoLinkAtAll(String, String),
     OutOfRange(u32, u32),
     TooMany(usize),
+    /// The field and the one named here say the same thing in two ways: give one.
+    Conflicts(String),
 }
 
 impl Error {
@@ -89,6 +91,9 @@ impl fmt::Display for Error {
             }
             Problem::OutOfRange(lo, hi) => write!(f, "must be between {lo} and {hi}"),
             Problem::TooMany(n) => write!(f, "at most {n} are allowed"),
+            Problem::Conflicts(other) => {
+                write!(f, "cannot be given together with {other:?}: give one of the two")
+            }
         }
     }
 }

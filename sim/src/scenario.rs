@@ -157,12 +157,19 @@ pub struct BrokerSpec {
     pub queues: Vec<QueueSpec>,
 }
 
-/// A named queue with the one consumer it delivers to.
+/// A named queue and the services it delivers to: one `consumer`, or several competing
+/// `consumers` (give one of the two fields), each message going to one of them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueSpec {
     pub name: String,
+    /// The one service that consumes the queue.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub consumer: String,
-    /// How many delivered but unacknowledged messages the consumer may hold.
+    /// Services that compete for the queue's messages: the broker hands each message to one
+    /// of them, taking turns among those that are up and have room under their prefetch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
+    /// How many delivered but unacknowledged messages each consumer may hold.
     pub prefetch: u32,
     /// At most this many messages wait in the queue; without it, any number.
     #[serde(default)]
@@ -395,15 +402,22 @@ pub struct Broker {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queue {
     pub name: String,
-    pub consumer: NodeId,
-    /// The link the broker delivers over.
-    pub link: LinkId,
+    /// One or more, in the order given: the broker takes turns in this order.
+    pub consumers: Vec<Consumer>,
+    /// Per consumer.
     pub prefetch: u32,
     pub max_length: Option<u32>,
     pub overflow: Overflow,
     pub ack: AckMode,
     /// The index of the dead-letter queue in the same broker, and after how many deliveries.
     pub dead_letter: Option<(u16, u32)>,
+}
+
+/// A service that consumes a queue, and the link the broker delivers to it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Consumer {
+    pub node: NodeId,
+    pub link: LinkId,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -497,12 +511,17 @@ impl Scenario {
                         Problem::Duplicate(spec.name.clone()),
                     ));
                 }
-                let consumer = node(format!("{f}.consumer"), &spec.consumer)?;
-                if !matches!(self.nodes[consumer.0 as usize], NodeSpec::Service(_)) {
-                    return Err(Error::new(
-                        format!("{f}.consumer"),
-                        Problem::NotAService(spec.consumer.clone()),
-                    ));
+                let mut consumers = Vec::new();
+                for (field, name) in consumer_names(spec, &f)? {
+                    let consumer = node(field.clone(), name)?;
+                    if !matches!(self.nodes[consumer.0 as usize], NodeSpec::Service(_)) {
+                        return Err(Error::new(field, Problem::NotAService(name.to_string())));
+                    }
+                    if consumers.iter().any(|c: &Consumer| c.node == consumer) {
+                        return Err(Error::new(field, Problem::Duplicate(name.to_string())));
+                    }
+                    let link = link_between(field, NodeId(i as u16), consumer, Protocol::Amqp)?;
+                    consumers.push(Consumer { node: consumer, link });
                 }
                 if spec.prefetch == 0 || spec.prefetch > MAX_WORKERS {
                     return Err(Error::new(
@@ -510,12 +529,6 @@ impl Scenario {
                         Problem::OutOfRange(1, MAX_WORKERS),
                     ));
                 }
-                let link = link_between(
-                    format!("{f}.consumer"),
-                    NodeId(i as u16),
-                    consumer,
-                    Protocol::Amqp,
-                )?;
                 if spec.max_length == Some(0) {
                     return Err(Error::new(
                         format!("{f}.max_length"),
@@ -543,8 +556,7 @@ impl Scenario {
                 };
                 queues[i].push(Queue {
                     name: spec.name.clone(),
-                    consumer,
-                    link,
+                    consumers,
                     prefetch: spec.prefetch,
                     max_length: spec.max_length,
                     overflow: spec.overflow,
@@ -766,6 +778,25 @@ fn client(spec: &ClientSpec, f: &str) -> Result<Client, Error> {
         jitter_per_mille: (spec.jitter * 1000.0).round() as u16,
         idempotency_key: spec.idempotency_key,
     })
+}
+
+/// A queue's consumers by name, each with its field: `consumer` or `consumers[k]`, one of
+/// the two and not both.
+fn consumer_names<'s>(spec: &'s QueueSpec, f: &str) -> Result<Vec<(String, &'s str)>, Error> {
+    match (spec.consumer.is_empty(), spec.consumers.is_empty()) {
+        (false, true) => Ok(vec![(format!("{f}.consumer"), spec.consumer.as_str())]),
+        (true, false) => {
+            if spec.consumers.len() > MAX_NODES {
+                return Err(Error::new(format!("{f}.consumers"), Problem::TooMany(MAX_NODES)));
+            }
+            let each = spec.consumers.iter().enumerate();
+            Ok(each.map(|(k, c)| (format!("{f}.consumers[{k}]"), c.as_str())).collect())
+        }
+        (true, true) => Err(Error::new(format!("{f}.consumer"), Problem::Empty)),
+        (false, false) => {
+            Err(Error::new(format!("{f}.consumers"), Problem::Conflicts("consumer".into())))
+        }
+    }
 }
 
 /// Each node's queue names, empty for services.

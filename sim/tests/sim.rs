@@ -1426,3 +1426,170 @@ fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue()
     assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == e)), 1);
     assert_eq!(c.acked.len(), 1, "E acked it");
 }
+
+/// Figure 2 with a second consumer C, like B (900 ms of work), competing for B's queue with
+/// `prefetch`; A publishes `n` times at once.
+fn competing(prefetch: u32, n: usize) -> Sim {
+    use callflow_sim::scenario::LinkSpec;
+    let mut s = figures::broker();
+    let mut c = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut c {
+        svc.id = "c".into();
+        svc.label = "Microservice C".into();
+    }
+    s.nodes.push(c);
+    s.links.push(LinkSpec {
+        a: "broker".into(),
+        b: "c".into(),
+        protocol: callflow_sim::Protocol::Amqp,
+        latency: LatencySpec::Constant { ms: 40.0 },
+    });
+    let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+    b.queues[0].consumer = String::new();
+    b.queues[0].consumers = vec!["b".into(), "c".into()];
+    b.queues[0].prefetch = prefetch;
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..n {
+        sim.trigger(a).unwrap();
+    }
+    sim
+}
+
+/// Each delivery: its message, to whom, and whether it was a redelivery.
+fn deliveries_to(sim: &Sim) -> Vec<(MsgId, NodeId, bool)> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent {
+                to, payload: Payload::Deliver { message, redelivered, .. }, ..
+            } => Some((message, to, redelivered)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The most deliveries each consumer held at once without an ack, by the trace.
+fn most_held(sim: &Sim) -> BTreeMap<NodeId, usize> {
+    let mut out: BTreeMap<u64, NodeId> = BTreeMap::new();
+    let mut most = BTreeMap::new();
+    for e in sim.trace().since(0) {
+        match e.kind {
+            EventKind::Sent { to, payload: Payload::Deliver { tag, .. }, .. } => {
+                out.insert(tag, to);
+                let held = out.values().filter(|n| **n == to).count();
+                let m = most.entry(to).or_insert(0);
+                *m = held.max(*m);
+            }
+            EventKind::Acked { tag, .. }
+            | EventKind::Nacked { tag, .. }
+            | EventKind::Requeued { tag, .. } => {
+                out.remove(&tag);
+            }
+            _ => {}
+        }
+    }
+    most
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn competing_consumers_take_turns_and_each_message_is_processed_once() {
+    for prefetch in [1, 2] {
+        let mut sim = competing(prefetch, 8);
+        let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+        let checker = step_checked(&mut sim, 100_000);
+        assert!(sim.next_due().is_none());
+
+        let d = deliveries_to(&sim);
+        assert_eq!(d.len(), 8, "no fault, no redelivery");
+        let messages: BTreeSet<MsgId> = d.iter().map(|&(m, _, _)| m).collect();
+        assert_eq!(messages.len(), 8, "each message went to one consumer, once");
+        assert_eq!(checker.acked, checker.published);
+        let works = |n: NodeId| {
+            count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == n))
+        };
+        assert_eq!((works(b), works(c)), (4, 4), "prefetch {prefetch}: the work is shared");
+        // Turns: the first deliveries alternate between the two.
+        let firsts: Vec<NodeId> = d.iter().take(4).map(|&(_, to, _)| to).collect();
+        assert_eq!(firsts, [b, c, b, c]);
+        let most = most_held(&sim);
+        assert_eq!(most.values().copied().collect::<Vec<_>>(), [prefetch as usize; 2]);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_crashed_consumers_messages_go_to_the_other_one() {
+    let mut sim = competing(1, 2);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    let mut checker = Checker::default();
+    // B and C each get one message at 80 and 100 ms and work 900 ms; B crashes at 500 ms.
+    sim.run_until(ms(500));
+    checker.feed(&sim);
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    checker.feed(&sim);
+    sim.run_until(ms(3_000));
+    checker.feed(&sim);
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    finish_checked(&mut sim, &mut checker);
+
+    let d = deliveries_to(&sim);
+    assert_eq!(d.len(), 3);
+    let (lost, ..) = d[0];
+    assert_eq!(d[0].1, b);
+    assert_eq!(d[2], (lost, c, true), "B's message went to C, marked, with its id");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 0);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == c)), 2);
+    assert_eq!(checker.acked, checker.published);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_every_consumer_down_a_message_waits_for_one_to_recover() {
+    let mut sim = competing(1, 1);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    sim.disrupt(Disruption::Crash(c)).unwrap();
+    sim.run_until(ms(500));
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    sim.run_until(ms(2_000));
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    sim.run_until_idle(1_000);
+    let d = deliveries_to(&sim);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1], (d[0].0, b, true), "back to B once it recovered");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_queue_takes_one_consumer_or_several_by_name_and_says_which_field_is_wrong() {
+    let with = |consumer: &str, consumers: &[&str]| {
+        let mut s = figures::broker();
+        let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+        b.queues[0].consumer = consumer.into();
+        b.queues[0].consumers = consumers.iter().map(|c| c.to_string()).collect();
+        Sim::new(&s)
+    };
+    assert!(with("b", &[]).is_ok());
+    assert!(with("", &["b"]).is_ok());
+    let e = with("b", &["b"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers");
+    assert_eq!(e.problem(), &Problem::Conflicts("consumer".into()));
+    let e = with("", &[]).unwrap_err();
+    assert_eq!((e.field(), e.problem()), ("nodes[1].queues[0].consumer", &Problem::Empty));
+    let e = with("", &["b", "b"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers[1]");
+    assert_eq!(e.problem(), &Problem::Duplicate("b".into()));
+    let e = with("", &["b", "z"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers[1]");
+    assert_eq!(e.problem(), &Problem::UnknownNode("z".into()));
+    assert!(with("", &["b", "a"]).is_ok(), "A has an AMQP link to the broker: it may consume");
+    assert_eq!(with("", &["b", "broker"]).unwrap_err().field(), "nodes[1].queues[0].consumers[1]");
+
+    // In JSON, either field reads; one consumer is written as `consumer`.
+    let json = serde_json::to_value(figures::broker()).unwrap();
+    let queue = &json["nodes"][1]["queues"][0];
+    assert_eq!(queue["consumer"], "b");
+    assert!(queue.get("consumers").is_none());
+    let mut two = json.clone();
+    two["nodes"][1]["queues"][0].as_object_mut().unwrap().remove("consumer");
+    two["nodes"][1]["queues"][0]["consumers"] = serde_json::json!(["b"]);
+    let s: Scenario = serde_json::from_value(two).unwrap();
+    assert!(Sim::new(&s).is_ok());
+}

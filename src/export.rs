@@ -4,7 +4,7 @@
 
 use callflow_sim::scenario::Role;
 use callflow_sim::trace::DropReason;
-use callflow_sim::{Event, EventKind, NodeId, Payload};
+use callflow_sim::{Event, EventKind, NodeId, Payload, Route};
 use serde_json::{json, Value};
 
 use crate::options::{self, quote, Options};
@@ -71,6 +71,16 @@ pub fn mermaid(p: &Playback) -> String {
                     Payload::Publish { queue } => {
                         let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
                         ("-)", format!("publish m{} to {}", msg.0, mermaid_text(q)))
+                    }
+                    Payload::PublishTo { route, message } => {
+                        let to = match *route {
+                            Route::Queue(q) => model.queue(q).map(|q| q.name.clone()),
+                            Route::Exchange(x) => {
+                                model.exchange(x).map(|x| format!("exchange {}", x.name))
+                            }
+                        };
+                        let to = mermaid_text(to.as_deref().unwrap_or("?"));
+                        ("-)", format!("publish m{} to {to}", message.0))
                     }
                     Payload::Confirm { publish, ok: true } => {
                         ("--)", format!("confirm m{}", publish.0))

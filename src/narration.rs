@@ -3,7 +3,7 @@
 
 use callflow_sim::scenario::Role;
 use callflow_sim::trace::DropReason;
-use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId};
+use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId, Route};
 
 use crate::scene::Scene;
 
@@ -29,6 +29,26 @@ fn consumer(model: &Model, q: QueueId) -> String {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => "the consumer".into(),
+    }
+}
+
+/// Who gets a message published to `route`: a queue's consumer(s), or those of every queue
+/// of an exchange, each with a copy ("C and D").
+fn recipients(model: &Model, route: Route) -> String {
+    let x = match route {
+        Route::Queue(q) => return consumer(model, q),
+        Route::Exchange(x) => x,
+    };
+    let Some(exchange) = model.exchange(x) else { return "its consumers".into() };
+    let names: Vec<String> = exchange
+        .queues
+        .iter()
+        .map(|&index| consumer(model, QueueId { broker: x.broker, index }))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "its consumers".into(),
     }
 }
 
@@ -157,6 +177,17 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "{} published a message to the broker for {} and carries on without waiting.",
                     s(from),
                     consumer(model, queue)
+                ),
+                Payload::PublishTo { route: Route::Exchange(x), .. } => format!(
+                    "{} published a message to the exchange “{}”, which gives a copy to each of its queues, for {}; it carries on without waiting.",
+                    s(from),
+                    model.exchange(x).map_or("?", |x| x.name.as_str()),
+                    recipients(model, Route::Exchange(x))
+                ),
+                Payload::PublishTo { route, .. } => format!(
+                    "{} published a message to the broker for {} and carries on without waiting.",
+                    s(from),
+                    recipients(model, route)
                 ),
                 Payload::Confirm { ok: false, .. } => format!(
                     "The broker refused {}'s message: the queue is full. The message is lost unless {} sends it again.",

@@ -4,6 +4,10 @@
 //! - A publish that reaches the broker is stored at the back of its queue, and the broker sends
 //!   a confirm back to the publisher. The confirm means "stored", nothing more: no consumer has
 //!   seen the message yet.
+//! - A publish to a fan-out exchange stores a copy of the message in each queue the exchange
+//!   is bound to; each copy is delivered, acked, requeued or dead-lettered on its own, and
+//!   each queue applies its own bound. The confirm is positive only if every queue took its
+//!   copy; a copy one full queue refused is not taken back from the others.
 //! - The broker delivers from the front of the queue to a consumer that is up and holds fewer
 //!   unacked deliveries than the queue's prefetch; with several such consumers it takes turns,
 //!   round robin in the order the queue lists them, so each message goes to exactly one. Each
@@ -24,7 +28,8 @@
 //!   delivering it again, whether it came back by a nack or because its consumer crashed.
 //!
 //! # Limitations
-//! The broker itself takes no time; no exchanges. A requeued message goes to the front of its
+//! The broker itself takes no time. Exchanges only fan out: no routing keys, no topics, no
+//! headers, no exchange bound to an exchange. A requeued message goes to the front of its
 //! queue, so a message whose job keeps failing is delivered again at once, again and again,
 //! unless the queue has a dead-letter rule. Consumers take turns strictly: no weights, no
 //! priorities, no consumer that cancels and comes back except by crashing.
@@ -32,8 +37,19 @@
 use std::collections::VecDeque;
 
 use crate::engine::Ctx;
-use crate::scenario::{Broker, LinkId, NodeId, Overflow, QueueId};
+use crate::scenario::{Broker, LinkId, NodeId, Overflow, QueueId, Route};
 use crate::trace::{EventKind, MsgId, Payload};
+
+/// A publish as it reached the broker: its envelope, the message it carries and where to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Publish {
+    /// The envelope's id, which the confirm names.
+    pub id: MsgId,
+    pub message: MsgId,
+    pub from: NodeId,
+    pub link: LinkId,
+    pub to: Route,
+}
 
 /// One copy of a message held by a queue, and how many times it went out.
 #[derive(Clone, Copy, Debug)]
@@ -88,24 +104,34 @@ impl BrokerState {
         BrokerState { node, queues, down: false }
     }
 
-    /// A publish arrived: store it, confirm it to the publisher, deliver if the consumer can take it.
-    pub fn publish(
-        &mut self,
-        msg: MsgId,
-        from: NodeId,
-        link: LinkId,
-        queue: QueueId,
-        spec: &Broker,
-        cx: &mut Ctx,
-    ) {
+    /// A publish arrived: store a copy of `message` in each queue of its route, confirm the
+    /// publish to its sender (ok only if every queue took its copy), then deliver what the
+    /// consumers can take.
+    pub fn publish(&mut self, publish: Publish, spec: &Broker, cx: &mut Ctx) {
+        let Publish { id, message, from, link, to } = publish;
+        let queues: &[u16] = match &to {
+            Route::Queue(q) => std::slice::from_ref(&q.index),
+            Route::Exchange(x) => &spec.exchanges[x.index as usize].queues,
+        };
+        let mut ok = true;
+        for &index in queues {
+            ok &= self.store(QueueId { broker: self.node, index }, message, spec, cx);
+        }
+        cx.send(self.node, from, link, Payload::Confirm { publish: id, ok });
+        for &index in queues {
+            self.dispatch(QueueId { broker: self.node, index }, spec, cx);
+        }
+    }
+
+    /// Stores `message` at the back of `queue`, unless it is full and refuses it: `false`.
+    fn store(&mut self, queue: QueueId, message: MsgId, spec: &Broker, cx: &mut Ctx) -> bool {
         let def = &spec.queues[queue.index as usize];
         let q = &mut self.queues[queue.index as usize];
         if def.max_length.is_some_and(|max| q.ready.len() >= max as usize) {
             match def.overflow {
                 Overflow::RejectPublish => {
-                    cx.note(EventKind::Overflowed { queue, message: msg, dropped_oldest: false });
-                    cx.send(self.node, from, link, Payload::Confirm { publish: msg, ok: false });
-                    return;
+                    cx.note(EventKind::Overflowed { queue, message, dropped_oldest: false });
+                    return false;
                 }
                 Overflow::DropOldest => {
                     if let Some(oldest) = q.ready.pop_front() {
@@ -115,11 +141,10 @@ impl BrokerState {
                 }
             }
         }
-        q.ready.push_back(Held { message: msg, delivered: 0 });
+        q.ready.push_back(Held { message, delivered: 0 });
         let ready = q.ready.len() as u32;
-        cx.note(EventKind::Enqueued { queue, message: msg, ready });
-        cx.send(self.node, from, link, Payload::Confirm { publish: msg, ok: true });
-        self.dispatch(queue, spec, cx);
+        cx.note(EventKind::Enqueued { queue, message, ready });
+        true
     }
 
     /// An ack arrived: forget the message and deliver the next one. An ack for a tag the

@@ -8,12 +8,12 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
-use crate::broker::BrokerState;
+use crate::broker::{BrokerState, Publish};
 use crate::error::{Error, Problem};
 use crate::rng::Rng;
 use crate::scenario::{
-    AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Scenario,
-    Service, MAX_SLOW_PERCENT,
+    AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Model, NodeId, QueueId, Role, Route,
+    Scenario, Service, MAX_SLOW_PERCENT,
 };
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
@@ -590,9 +590,14 @@ impl Sim {
                 true
             }
             Payload::Publish { queue } => {
-                self.with_broker(env.to, |b, spec, cx| {
-                    b.publish(id, env.from, env.link, queue, spec, cx)
-                });
+                let to = Route::Queue(queue);
+                let p = Publish { id, message: id, from: env.from, link: env.link, to };
+                self.with_broker(env.to, |b, spec, cx| b.publish(p, spec, cx));
+                true
+            }
+            Payload::PublishTo { route, message } => {
+                let p = Publish { id, message, from: env.from, link: env.link, to: route };
+                self.with_broker(env.to, |b, spec, cx| b.publish(p, spec, cx));
                 true
             }
             Payload::Ack { queue, tag, .. } => {

@@ -45,6 +45,7 @@ pub enum Problem {
     TooMany(usize),
     /// The field and the one named here say the same thing in two ways: give one.
     Conflicts(String),
+    UnknownExchange(String),
 }
 
 impl Error {
@@ -70,6 +71,9 @@ impl fmt::Display for Error {
             Problem::Duplicate(name) => write!(f, "{name:?} is used twice"),
             Problem::UnknownNode(name) => write!(f, "no node is called {name:?}"),
             Problem::UnknownQueue(name) => write!(f, "the broker has no queue called {name:?}"),
+            Problem::UnknownExchange(name) => {
+                write!(f, "the broker has no exchange called {name:?}")
+            }
             Problem::UnknownLink(i) => write!(f, "there is no link number {i}"),
             Problem::NotAService(name) => write!(f, "{name:?} is not another service"),
             Problem::NotABroker(name) => write!(f, "{name:?} is not a broker"),

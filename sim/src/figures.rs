@@ -143,6 +143,7 @@ fn queue_broker(queue: &str, consumer: &str) -> NodeSpec {
             prefetch: 1,
             ..QueueSpec::default()
         }],
+        exchanges: vec![],
     })
 }
 
@@ -151,7 +152,7 @@ fn call(service: &str) -> Step {
 }
 
 fn publish(queue: &str) -> Step {
-    Step::Publish { broker: "broker".into(), queue: queue.into() }
+    Step::Publish { broker: "broker".into(), queue: queue.into(), exchange: None }
 }
 
 fn link(a: &str, b: &str, protocol: Protocol, latency_ms: f64) -> LinkSpec {

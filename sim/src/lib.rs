@@ -7,8 +7,9 @@
 //! - [`engine`]: the clock, the agenda and the wire; [`Sim`] is the run;
 //! - [`service`] (crate-private): workers running jobs, and the HTTP rules (a call blocks its
 //!   worker until the response);
-//! - [`broker`] (crate-private): AMQP-style queues: publish, confirm, deliver, ack, and taking
-//!   back unacked deliveries when a consumer or the broker crashes;
+//! - [`broker`] (crate-private): AMQP-style queues and fan-out exchanges: publish, confirm,
+//!   deliver to one consumer or competing ones, ack and nack, and taking back unacked
+//!   deliveries when a consumer or the broker crashes;
 //! - [`trace`]: what happened, as typed events: the only thing the app reads;
 //! - [`figures`]: the three classic pictures as built-in scenarios;
 //! - [`time`], [`rng`]: simulated time in microseconds, and the seeded generator.
@@ -35,7 +36,9 @@ pub mod trace;
 
 pub use engine::{Envelope, Sim};
 pub use error::{Error, Problem};
-pub use scenario::{LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Scenario};
+pub use scenario::{
+    ExchangeId, LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Route, Scenario,
+};
 pub use time::{SimDuration, SimTime};
 pub use trace::{Event, EventKind, JobId, MsgId, Payload, Trace};
 

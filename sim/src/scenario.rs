@@ -146,8 +146,15 @@ pub enum Step {
     Work,
     /// Send an HTTP request and hold the worker, blocked, until the response arrives.
     Call { service: String },
-    /// Hand a message to a broker queue and carry on at once.
-    Publish { broker: String, queue: String },
+    /// Hand a message to a broker, for one of its queues or one of its exchanges (give one of
+    /// the two fields), and carry on at once.
+    Publish {
+        broker: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        queue: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exchange: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,6 +162,16 @@ pub struct BrokerSpec {
     pub id: String,
     pub label: String,
     pub queues: Vec<QueueSpec>,
+    /// Fan-out exchanges: a publish to one puts a copy of the message in each of its queues.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<ExchangeSpec>,
+}
+
+/// A fan-out exchange of a broker, bound to queues of the same broker by name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeSpec {
+    pub name: String,
+    pub queues: Vec<String>,
 }
 
 /// A named queue and the services it delivers to: one `consumer`, or several competing
@@ -298,6 +315,31 @@ pub struct NodeId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LinkId(pub u16);
 
+/// An exchange: its broker and its index among that broker's exchanges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExchangeId {
+    pub broker: NodeId,
+    pub index: u16,
+}
+
+/// Where a publish goes: one queue, or every queue an exchange is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Queue(QueueId),
+    Exchange(ExchangeId),
+}
+
+impl Route {
+    /// The broker that takes the publish.
+    pub fn broker(self) -> NodeId {
+        match self {
+            Route::Queue(q) => q.broker,
+            Route::Exchange(x) => x.broker,
+        }
+    }
+}
+
 /// A queue: its broker and its index among that broker's queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct QueueId {
@@ -391,12 +433,20 @@ pub const MAX_RETRIES: u32 = 10;
 pub enum Action {
     Work,
     Call { service: NodeId, link: LinkId },
-    Publish { queue: QueueId, link: LinkId },
+    Publish { to: Route, link: LinkId },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Broker {
     pub queues: Vec<Queue>,
+    pub exchanges: Vec<Exchange>,
+}
+
+/// A checked [`ExchangeSpec`]: the indices of its queues in the same broker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchange {
+    pub name: String,
+    pub queues: Vec<u16>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -436,6 +486,7 @@ const MAX_WORKERS: u32 = 1024;
 const MAX_STEPS: usize = 64;
 const MAX_WORKLOADS: usize = 64;
 const MAX_FAULTS: usize = 1024;
+const MAX_EXCHANGES: usize = 64;
 
 impl Scenario {
     /// Checks the scenario and resolves its names; the first problem found is the error.
@@ -498,8 +549,10 @@ impl Scenario {
 
         // Queues next, so that publish steps can name them.
         let mut queues: Vec<Vec<Queue>> = vec![Vec::new(); self.nodes.len()];
+        let mut exchanges: Vec<Vec<Exchange>> = vec![Vec::new(); self.nodes.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             let NodeSpec::Broker(b) = n else { continue };
+            exchanges[i] = exchanges_of(b, &format!("nodes[{i}]"))?;
             for (q, spec) in b.queues.iter().enumerate() {
                 let f = format!("nodes[{i}].queues[{q}]");
                 if spec.name.trim().is_empty() {
@@ -566,14 +619,15 @@ impl Scenario {
             }
         }
 
-        let queue_names = queues_of(&self.nodes);
+        let names = names_of(&self.nodes);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             let me = NodeId(i as u16);
             let role = match n {
-                NodeSpec::Broker(_) => {
-                    Role::Broker(Broker { queues: std::mem::take(&mut queues[i]) })
-                }
+                NodeSpec::Broker(_) => Role::Broker(Broker {
+                    queues: std::mem::take(&mut queues[i]),
+                    exchanges: std::mem::take(&mut exchanges[i]),
+                }),
                 NodeSpec::Service(s) => {
                     let f = format!("nodes[{i}]");
                     if s.workers == 0 || s.workers > MAX_WORKERS {
@@ -594,7 +648,7 @@ impl Scenario {
                             .enumerate()
                             .map(|(k, step)| {
                                 let sf = format!("{f}.{name}[{k}]");
-                                self.resolve(step, me, &sf, &node, &link_between, &queue_names)
+                                self.resolve(step, me, &sf, &node, &link_between, &names)
                             })
                             .collect()
                     };
@@ -723,7 +777,7 @@ impl Scenario {
         field: &str,
         node: &dyn Fn(String, &str) -> Result<NodeId, Error>,
         link_between: &dyn Fn(String, NodeId, NodeId, Protocol) -> Result<LinkId, Error>,
-        queue_names: &[Vec<&str>],
+        names: &[Names],
     ) -> Result<Action, Error> {
         Ok(match step {
             Step::Work => Action::Work,
@@ -738,16 +792,37 @@ impl Scenario {
                 let link = link_between(format!("{field}.service"), me, to, Protocol::Http)?;
                 Action::Call { service: to, link }
             }
-            Step::Publish { broker, queue } => {
+            Step::Publish { broker, queue, exchange } => {
                 let b = node(format!("{field}.broker"), broker)?;
-                let Some(index) = queue_names[b.0 as usize].iter().position(|q| q == queue) else {
-                    return Err(Error::new(
-                        format!("{field}.queue"),
-                        Problem::UnknownQueue(queue.clone()),
-                    ));
+                let names = &names[b.0 as usize];
+                let to = match exchange {
+                    None => {
+                        let Some(index) = names.queues.iter().position(|q| q == queue) else {
+                            return Err(Error::new(
+                                format!("{field}.queue"),
+                                Problem::UnknownQueue(queue.clone()),
+                            ));
+                        };
+                        Route::Queue(QueueId { broker: b, index: index as u16 })
+                    }
+                    Some(_) if !queue.is_empty() => {
+                        return Err(Error::new(
+                            format!("{field}.exchange"),
+                            Problem::Conflicts("queue".into()),
+                        ));
+                    }
+                    Some(x) => {
+                        let Some(index) = names.exchanges.iter().position(|e| e == x) else {
+                            return Err(Error::new(
+                                format!("{field}.exchange"),
+                                Problem::UnknownExchange(x.clone()),
+                            ));
+                        };
+                        Route::Exchange(ExchangeId { broker: b, index: index as u16 })
+                    }
                 };
                 let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
-                Action::Publish { queue: QueueId { broker: b, index: index as u16 }, link }
+                Action::Publish { to, link }
             }
         })
     }
@@ -799,15 +874,58 @@ fn consumer_names<'s>(spec: &'s QueueSpec, f: &str) -> Result<Vec<(String, &'s s
     }
 }
 
-/// Each node's queue names, empty for services.
-fn queues_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
+/// A node's queue and exchange names, empty for services.
+#[derive(Default)]
+struct Names<'s> {
+    queues: Vec<&'s str>,
+    exchanges: Vec<&'s str>,
+}
+
+fn names_of(nodes: &[NodeSpec]) -> Vec<Names<'_>> {
     nodes
         .iter()
         .map(|n| match n {
-            NodeSpec::Broker(b) => b.queues.iter().map(|q| q.name.as_str()).collect(),
-            NodeSpec::Service(_) => Vec::new(),
+            NodeSpec::Broker(b) => Names {
+                queues: b.queues.iter().map(|q| q.name.as_str()).collect(),
+                exchanges: b.exchanges.iter().map(|x| x.name.as_str()).collect(),
+            },
+            NodeSpec::Service(_) => Names::default(),
         })
         .collect()
+}
+
+/// A broker's exchanges, checked: named once each, bound to at least one of its queues, each
+/// queue once. `f` is the broker's field.
+fn exchanges_of(b: &BrokerSpec, f: &str) -> Result<Vec<Exchange>, Error> {
+    if b.exchanges.len() > MAX_EXCHANGES {
+        return Err(Error::new(format!("{f}.exchanges"), Problem::TooMany(MAX_EXCHANGES)));
+    }
+    let mut out: Vec<Exchange> = Vec::with_capacity(b.exchanges.len());
+    for (x, spec) in b.exchanges.iter().enumerate() {
+        let f = format!("{f}.exchanges[{x}]");
+        if spec.name.trim().is_empty() {
+            return Err(Error::new(format!("{f}.name"), Problem::Empty));
+        }
+        if out.iter().any(|o| o.name == spec.name) {
+            return Err(Error::new(format!("{f}.name"), Problem::Duplicate(spec.name.clone())));
+        }
+        if spec.queues.is_empty() {
+            return Err(Error::new(format!("{f}.queues"), Problem::Empty));
+        }
+        let mut queues: Vec<u16> = Vec::with_capacity(spec.queues.len());
+        for (k, name) in spec.queues.iter().enumerate() {
+            let field = format!("{f}.queues[{k}]");
+            let Some(index) = b.queues.iter().position(|q| q.name == *name) else {
+                return Err(Error::new(field, Problem::UnknownQueue(name.clone())));
+            };
+            if queues.contains(&(index as u16)) {
+                return Err(Error::new(field, Problem::Duplicate(name.clone())));
+            }
+            queues.push(index as u16);
+        }
+        out.push(Exchange { name: spec.name.clone(), queues });
+    }
+    Ok(out)
 }
 
 impl NodeSpec {
@@ -848,6 +966,14 @@ impl Model {
             };
             (0..count).map(move |q| QueueId { broker: NodeId(i as u16), index: q as u16 })
         })
+    }
+
+    /// The exchange's definition, if `id` names one.
+    pub fn exchange(&self, id: ExchangeId) -> Option<&Exchange> {
+        match &self.nodes.get(id.broker.0 as usize)?.role {
+            Role::Broker(b) => b.exchanges.get(id.index as usize),
+            Role::Service(_) => None,
+        }
     }
 
     /// The queue's definition, if `id` names one.

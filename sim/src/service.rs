@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{Command, Ctx};
-use crate::scenario::{Action, LinkId, NodeId, QueueId, Service};
+use crate::scenario::{Action, LinkId, NodeId, QueueId, Route, Service};
 use crate::time::SimTime;
 use crate::trace::{EventKind, JobId, MsgId, Payload};
 
@@ -311,8 +311,14 @@ impl ServiceState {
                     self.call(worker, job, step, cx.now, 1, None, spec, cx);
                     return;
                 }
-                Action::Publish { queue, link } => {
-                    cx.send(me, queue.broker, link, Payload::Publish { queue });
+                Action::Publish { to, link } => {
+                    let payload = match to {
+                        Route::Queue(queue) => Payload::Publish { queue },
+                        Route::Exchange(_) => {
+                            Payload::PublishTo { route: to, message: cx.next_id() }
+                        }
+                    };
+                    cx.send(me, to.broker(), link, payload);
                     step += 1;
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::scenario::{LinkId, NodeId, QueueId};
+use crate::scenario::{LinkId, NodeId, QueueId, Route};
 use crate::time::{SimDuration, SimTime};
 
 /// One message on the wire (a request, a response, a publish, a delivery, ...). Every envelope
@@ -41,6 +41,10 @@ pub enum Payload {
     /// The consumer's job for the delivery `tag` failed: the broker should take the message
     /// back, to deliver it again or to dead-letter it.
     Nack { queue: QueueId, message: MsgId, tag: u64 },
+    /// A message handed to a broker for `route` (a queue, or an exchange that gives each of
+    /// its queues a copy), under its own id `message`, which a publisher keeps when it sends
+    /// the same message again.
+    PublishTo { route: Route, message: MsgId },
 }
 
 /// Why an envelope never reached its destination.

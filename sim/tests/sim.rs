@@ -107,9 +107,11 @@ impl Checker {
                 assert_eq!(e.at, arrives, "received when the link said it would be");
                 assert!(!self.dropped.contains_key(msg), "not received after a drop");
                 assert!(self.received.insert(*msg), "received once");
-                if let Payload::Publish { .. } = payload {
-                    self.arrived.insert(*msg);
-                }
+                match payload {
+                    Payload::Publish { .. } => self.arrived.insert(*msg),
+                    Payload::PublishTo { message, .. } => self.arrived.insert(message),
+                    _ => false,
+                };
             }
             EventKind::Dropped { msg, reason, .. } => {
                 let sent = self.sent.get(msg).expect("nothing is dropped before it was sent");
@@ -1592,4 +1594,143 @@ fn a_queue_takes_one_consumer_or_several_by_name_and_says_which_field_is_wrong()
     two["nodes"][1]["queues"][0]["consumers"] = serde_json::json!(["b"]);
     let s: Scenario = serde_json::from_value(two).unwrap();
     assert!(Sim::new(&s).is_ok());
+}
+
+/// Figure 2 with a second consumer C and a fan-out exchange "orders" bound to a queue for
+/// each, "for-b" and "for-c"; A publishes to the exchange, `n` times at once. `for_c` sets
+/// up C's queue.
+fn fan_out(for_c: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: usize) -> Sim {
+    use callflow_sim::scenario::{ExchangeSpec, LinkSpec, QueueSpec};
+    let mut s = figures::broker();
+    let mut c = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut c {
+        svc.id = "c".into();
+        svc.label = "Microservice C".into();
+    }
+    s.nodes.push(c);
+    s.links.push(LinkSpec {
+        a: "broker".into(),
+        b: "c".into(),
+        protocol: callflow_sim::Protocol::Amqp,
+        latency: LatencySpec::Constant { ms: 40.0 },
+    });
+    let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+    let queue = |name: &str, consumer: &str| QueueSpec {
+        name: name.into(),
+        consumer: consumer.into(),
+        prefetch: 1,
+        ..QueueSpec::default()
+    };
+    let mut c_queue = queue("for-c", "c");
+    for_c(&mut c_queue);
+    b.queues = vec![queue("for-b", "b"), c_queue];
+    b.exchanges =
+        vec![ExchangeSpec { name: "orders".into(), queues: vec!["for-b".into(), "for-c".into()] }];
+    first_service(&mut s).on_trigger = vec![
+        Step::Publish {
+            broker: "broker".into(),
+            queue: String::new(),
+            exchange: Some("orders".into()),
+        },
+        Step::Work,
+    ];
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..n {
+        sim.trigger(a).unwrap();
+    }
+    sim
+}
+
+/// The confirms the broker sent, in order: ok or not.
+fn confirms(sim: &Sim) -> Vec<bool> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent { payload: Payload::Confirm { ok, .. }, .. } => Some(ok),
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_publish_to_an_exchange_gives_each_bound_queue_its_own_copy() {
+    let mut sim = fan_out(|_| {}, 3);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    let checker = step_checked(&mut sim, 100_000);
+    assert!(sim.next_due().is_none());
+
+    let publishes =
+        count(&sim, |k| matches!(k, EventKind::Sent { payload: Payload::PublishTo { .. }, .. }));
+    assert_eq!(publishes, 3, "A published three times");
+    assert_eq!(confirms(&sim), [true; 3], "one confirm per publish");
+    let d = deliveries_to(&sim);
+    let to = |n: NodeId| d.iter().filter(|&&(_, to, _)| to == n).map(|&(m, ..)| m).collect();
+    let (to_b, to_c): (Vec<MsgId>, Vec<MsgId>) = (to(b), to(c));
+    assert_eq!(to_b.len(), 3);
+    assert_eq!(to_b, to_c, "B and C each got every message, under the same ids");
+    let acks_per_queue = |index: u16| {
+        count(&sim, |k| matches!(k, EventKind::Acked { queue, .. } if queue.index == index))
+    };
+    assert_eq!((acks_per_queue(0), acks_per_queue(1)), (3, 3), "each copy acked on its own");
+    assert_eq!(checker.acked, checker.published);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_full_queue_behind_an_exchange_refuses_only_its_own_copy() {
+    // C's queue holds one waiting message. Publishes reach the broker at 40, 60, 80, 100 ms:
+    // the first goes straight to C, the second waits, the last two find C's queue full.
+    let mut sim = fan_out(|q| q.max_length = Some(1), 4);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    step_checked(&mut sim, 100_000);
+    let refused: Vec<u16> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Overflowed { queue, dropped_oldest: false, .. } => Some(queue.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [1, 1], "only C's queue refused, twice");
+    assert_eq!(confirms(&sim), [true, true, false, false], "A is told a copy was refused");
+    let works =
+        |n: NodeId| count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == n));
+    assert_eq!((works(b), works(c)), (4, 2), "B got every message all the same");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_exchanges_and_publishes_name_the_field() {
+    use callflow_sim::scenario::ExchangeSpec;
+    let with = |exchange: ExchangeSpec, publish: Step| {
+        let mut s = figures::broker();
+        let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+        b.exchanges = vec![exchange];
+        first_service(&mut s).on_trigger = vec![publish];
+        Sim::new(&s)
+    };
+    let x = |queues: &[&str]| ExchangeSpec {
+        name: "x".into(),
+        queues: queues.iter().map(|q| q.to_string()).collect(),
+    };
+    let to = |queue: &str, exchange: Option<&str>| Step::Publish {
+        broker: "broker".into(),
+        queue: queue.into(),
+        exchange: exchange.map(Into::into),
+    };
+    assert!(with(x(&["orders"]), to("", Some("x"))).is_ok());
+    assert!(with(x(&["orders"]), to("orders", None)).is_ok());
+    let e = with(x(&["nowhere"]), to("orders", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].exchanges[0].queues[0]");
+    assert_eq!(e.problem(), &Problem::UnknownQueue("nowhere".into()));
+    let e = with(x(&["orders", "orders"]), to("orders", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].exchanges[0].queues[1]");
+    let e = with(x(&[]), to("orders", None)).unwrap_err();
+    assert_eq!((e.field(), e.problem()), ("nodes[1].exchanges[0].queues", &Problem::Empty));
+    let e = with(x(&["orders"]), to("orders", Some("x"))).unwrap_err();
+    assert_eq!(e.field(), "nodes[0].on_trigger[0].exchange");
+    assert_eq!(e.problem(), &Problem::Conflicts("queue".into()));
+    let e = with(x(&["orders"]), to("", Some("y"))).unwrap_err();
+    assert_eq!(e.problem(), &Problem::UnknownExchange("y".into()));
+    let e = with(x(&["orders"]), to("", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[0].on_trigger[0].queue");
 }

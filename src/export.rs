@@ -181,6 +181,13 @@ pub fn mermaid(p: &Playback) -> String {
                     message.0
                 )
             }
+            EventKind::DuplicateSkipped { node, message, .. } => {
+                format!(
+                    "Note over {}: {at} m{} seen before, acked without work",
+                    id(*node),
+                    message.0
+                )
+            }
             EventKind::Slowed { node, percent } => {
                 format!("Note over {}: {at} work at {percent} percent of its time", id(*node))
             }

@@ -284,6 +284,11 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             "The broker got the nack for a message of “{}”: it will deliver it again, or give up on it if it has failed too often.",
             queue_name(model, queue)
         ),
+        EventKind::DuplicateSkipped { node, .. } => format!(
+            "{} has already processed this message: its id is in {}'s store, so it acks it without doing the work again.",
+            s(node),
+            s(node)
+        ),
         EventKind::Slowed { node, percent } => {
             format!("{}'s work now takes {percent} % of its processing time.", s(node))
         }

@@ -149,7 +149,8 @@ impl Scene {
             | EventKind::LinkLatencyChanged { .. }
             | EventKind::ProcessingChanged { .. }
             // The Requeued or DeadLettered event that follows moves the message.
-            | EventKind::Nacked { .. } => {}
+            | EventKind::Nacked { .. }
+            | EventKind::DuplicateSkipped { .. } => {}
         }
     }
 

@@ -102,6 +102,7 @@ pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
             on_request: vec![],
             on_message: vec![],
             client: ClientSpec::default(),
+            idempotent_consumer: false,
         })],
         links: vec![],
         workloads: vec![WorkloadSpec {
@@ -130,6 +131,7 @@ fn service(
         on_request,
         on_message,
         client: ClientSpec::default(),
+        idempotent_consumer: false,
     })
 }
 

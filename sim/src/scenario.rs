@@ -115,6 +115,11 @@ pub struct ServiceSpec {
     /// How the service's HTTP client calls others. The default waits for ever, once.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Remember the id of every message whose job ended well, and ack a delivery of a message
+    /// already processed without running its steps. The id is stored when the job ends, in
+    /// the same transaction as its work, just before the ack.
+    #[serde(default)]
+    pub idempotent_consumer: bool,
 }
 
 /// An HTTP client's policy: how long it waits for a response, and what it does then.
@@ -412,6 +417,7 @@ pub struct Service {
     pub on_request: Vec<Action>,
     pub on_message: Vec<Action>,
     pub client: Client,
+    pub idempotent_consumer: bool,
 }
 
 /// A checked [`ClientSpec`].
@@ -659,6 +665,7 @@ impl Scenario {
                         on_request: steps("on_request", &s.on_request)?,
                         on_message: steps("on_message", &s.on_message)?,
                         client: client(&s.client, &format!("{f}.client"))?,
+                        idempotent_consumer: s.idempotent_consumer,
                     })
                 }
             };

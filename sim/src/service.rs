@@ -17,10 +17,25 @@
 //! job that failed sends a nack instead, so that the broker delivers the message again. Then
 //! the worker takes the next job from the inbox.
 //!
+//! An idempotent consumer keeps a durable store of the ids of the messages it has processed.
+//! The id is written when the delivery's job ends well, in the same transaction as the job's
+//! work, and before the ack leaves. A worker that takes a delivery whose id is in the store
+//! acks it at once, without running its steps (`DuplicateSkipped`). So a crash before the job
+//! ends leaves no record, and the redelivery does the work, as it should: the first try's work
+//! was rolled back with it. A crash after the record, or an ack lost on its way, leaves the
+//! record, and the redelivery is skipped.
+//!
+//! # Limitations
+//! The store of an idempotent consumer is its own: competing consumers do not share one, so
+//! a message redelivered to another consumer runs again there. Two deliveries of one message
+//! that run at the same time, on two workers, both run: the store is read when a job starts
+//! and written when it ends, with no lock in between. A job's calls and publishes are not
+//! part of its transaction: a crash after them and before the record does not undo them.
+//!
 //! The state here changes only through the handlers below, which get the input and return
 //! [`Command`]s; the engine applies them, drawing latencies and keeping the clock.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::engine::{Command, Ctx};
 use crate::scenario::{Action, LinkId, NodeId, QueueId, Route, Service};
@@ -87,6 +102,8 @@ pub(crate) struct ServiceState {
     epoch: u32,
     /// Idempotency keys of the requests it has taken, kept across crashes as a database would.
     keys: BTreeMap<MsgId, KeyState>,
+    /// An idempotent consumer's store: the messages whose job ended well, kept across crashes.
+    processed: BTreeSet<MsgId>,
 }
 
 impl ServiceState {
@@ -97,6 +114,7 @@ impl ServiceState {
             inbox: VecDeque::new(),
             epoch: 0,
             keys: BTreeMap::new(),
+            processed: BTreeSet::new(),
         }
     }
 
@@ -290,7 +308,16 @@ impl ServiceState {
     }
 
     fn start(&mut self, worker: usize, job: Job, spec: &Service, cx: &mut Ctx) {
-        cx.note(EventKind::JobStarted { node: self.node, worker: worker as u32, job: job.id });
+        let me = self.node;
+        let w = worker as u32;
+        cx.note(EventKind::JobStarted { node: me, worker: w, job: job.id });
+        if let Origin::Delivery { message, .. } = job.origin {
+            if spec.idempotent_consumer && self.processed.contains(&message) {
+                cx.note(EventKind::DuplicateSkipped { node: me, worker: w, job: job.id, message });
+                self.finish(worker, job, true, spec, cx);
+                return;
+            }
+        }
         self.run(worker, job, 0, spec, cx);
     }
 
@@ -339,14 +366,19 @@ impl ServiceState {
                 }
                 cx.send(me, from, link, Payload::HttpResponse { request: msg, ok });
             }
-            Origin::Delivery { acked: true, .. } => {}
-            Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
-                let answer = if ok {
-                    Payload::Ack { queue, message, tag }
-                } else {
-                    Payload::Nack { queue, message, tag }
-                };
-                cx.send(me, broker, link, answer);
+            Origin::Delivery { broker, link, queue, message, tag, acked } => {
+                // The record of the message commits with the job's work, before the ack.
+                if ok && spec.idempotent_consumer {
+                    self.processed.insert(message);
+                }
+                if !acked {
+                    let answer = if ok {
+                        Payload::Ack { queue, message, tag }
+                    } else {
+                        Payload::Nack { queue, message, tag }
+                    };
+                    cx.send(me, broker, link, answer);
+                }
             }
         }
         cx.note(EventKind::JobDone { node: me, worker: w, job: job.id, failed: !ok });

@@ -269,6 +269,14 @@ pub enum EventKind {
         message: MsgId,
         tag: u64,
     },
+    /// An idempotent consumer's worker took a delivery of a message whose job already ended
+    /// well there: it acks it without running its steps.
+    DuplicateSkipped {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        message: MsgId,
+    },
 }
 
 /// An event with its time and its place in the whole run.

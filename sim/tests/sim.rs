@@ -1326,6 +1326,7 @@ fn consumer_that_calls(dead_after: Option<u32>) -> Scenario {
             on_request,
             on_message,
             client: ClientSpec::default(),
+            idempotent_consumer: false,
         })
     };
     s.nodes.push(plain("d", vec![Step::Work], vec![]));
@@ -1733,4 +1734,76 @@ fn bad_exchanges_and_publishes_name_the_field() {
     assert_eq!(e.problem(), &Problem::UnknownExchange("y".into()));
     let e = with(x(&["orders"]), to("", None)).unwrap_err();
     assert_eq!(e.field(), "nodes[0].on_trigger[0].queue");
+}
+
+/// Figure 2 where B's ack is lost while the broker is down, so that B gets the message again;
+/// B is an idempotent consumer or not.
+fn ack_lost(idempotent: bool) -> Sim {
+    let mut s = figures::broker();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            svc.idempotent_consumer = idempotent && svc.id == "b";
+        }
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let (a, broker) = (node(&sim, "a"), node(&sim, "broker"));
+    let mut c = Checker::default();
+    sim.trigger(a).unwrap();
+    // B works from 80 ms to 980 ms and acks; the ack would reach the broker at 1.02 s.
+    sim.run_until(ms(1_000));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Crash(broker)).unwrap();
+    sim.run_until(ms(1_500));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Recover(broker)).unwrap();
+    finish_checked(&mut sim, &mut c);
+    assert_eq!(c.acked, c.published, "the message was acked in the end");
+    sim
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_idempotent_consumer_skips_a_message_it_already_processed() {
+    let b_works = |sim: &Sim| {
+        count(sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == NodeId(2)))
+    };
+    let skipped = |sim: &Sim| count(sim, |k| matches!(k, EventKind::DuplicateSkipped { .. }));
+
+    let plain = ack_lost(false);
+    assert_eq!(deliveries(&plain).len(), 2);
+    assert_eq!((b_works(&plain), skipped(&plain)), (2, 0), "without the option: twice");
+
+    let careful = ack_lost(true);
+    let d = deliveries(&careful);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1], (d[0].0, true));
+    assert_eq!((b_works(&careful), skipped(&careful)), (1, 1), "with it: once");
+    // The skipped delivery was acked at once: its job started and ended at one instant.
+    let instants: Vec<SimTime> = careful
+        .trace()
+        .since(0)
+        .filter(|e| matches!(e.kind, EventKind::DuplicateSkipped { .. } | EventKind::Acked { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(instants, [ms(1_540), ms(1_580)], "skipped on arrival, acked one trip later");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_idempotent_consumer_that_crashes_before_its_record_does_the_work_again() {
+    let mut s = figures::broker();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            svc.idempotent_consumer = true;
+        }
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let (a, b) = (node(&sim, "a"), node(&sim, "b"));
+    sim.trigger(a).unwrap();
+    // B is at work on the message (80 ms to 980 ms) when it crashes: no record was made.
+    sim.run_until(ms(500));
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    sim.run_until_idle(1_000);
+    assert_eq!(deliveries(&sim).len(), 2);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::DuplicateSkipped { .. })), 0);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
 }

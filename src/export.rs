@@ -188,6 +188,45 @@ pub fn mermaid(p: &Playback) -> String {
                     message.0
                 )
             }
+            EventKind::ConfirmAwaited { node, publish, .. } => {
+                active[node.0 as usize] += 1;
+                format!(
+                    "Note over {0}: {at} waits for the confirm of m{1}\n    activate {0}",
+                    id(*node),
+                    publish.0
+                )
+            }
+            EventKind::PublishConfirmed { node, waited, .. } => {
+                let depth = &mut active[node.0 as usize];
+                if *depth == 0 {
+                    continue;
+                }
+                *depth -= 1;
+                format!(
+                    "Note over {0}: {at} confirmed after {waited}\n    deactivate {0}",
+                    id(*node)
+                )
+            }
+            EventKind::PublishFailed { node, job, message, timed_out, .. } => {
+                let why = if *timed_out { "no confirm in time" } else { "refused" };
+                let then = if job.is_some() { "the job fails" } else { "stays in the outbox" };
+                let mut text =
+                    format!("Note over {}: {at} m{} {why}, {then}", id(*node), message.0);
+                let depth = &mut active[node.0 as usize];
+                if job.is_some() && *depth > 0 {
+                    *depth -= 1;
+                    text.push_str(&format!("\n    deactivate {}", id(*node)));
+                }
+                text
+            }
+            EventKind::OutboxStored { node, message, .. } => {
+                format!("Note over {}: {at} m{} stored in the outbox", id(*node), message.0)
+            }
+            EventKind::OutboxRelayed { node, message, attempts } => format!(
+                "Note over {}: {at} m{} confirmed after {attempts} tries, out of the outbox",
+                id(*node),
+                message.0
+            ),
             EventKind::Slowed { node, percent } => {
                 format!("Note over {}: {at} work at {percent} percent of its time", id(*node))
             }

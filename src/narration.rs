@@ -56,6 +56,15 @@ fn queue_name(model: &Model, q: QueueId) -> String {
     model.queue(q).map_or_else(|| "?".into(), |q| q.name.clone())
 }
 
+/// "first try", or "after 3 tries".
+fn attempts_text(attempts: u32) -> String {
+    if attempts <= 1 {
+        "first try".into()
+    } else {
+        format!("after {attempts} tries")
+    }
+}
+
 /// A sentence for the narration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
@@ -139,6 +148,41 @@ fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
             s(*to),
             *until - e.at
         ),
+        (
+            EventKind::Sent { from, payload, .. },
+            EventKind::ConfirmAwaited { node, .. },
+        ) if from == node => format!(
+            "{} published a message to the broker for {} and is now blocked until the broker confirms it.",
+            s(*node),
+            match payload {
+                Payload::Publish { queue } => consumer(model, *queue),
+                Payload::PublishTo { route, .. } => recipients(model, *route),
+                _ => "its consumer".into(),
+            }
+        ),
+        (EventKind::Received { node: n, .. }, EventKind::PublishConfirmed { node, waited, .. })
+            if n == node =>
+        {
+            format!("{} got the broker's confirm after waiting {waited} and goes on.", s(*node))
+        }
+        (EventKind::Received { node: n, .. }, EventKind::OutboxRelayed { node, attempts, .. })
+            if n == node =>
+        {
+            format!(
+                "The broker confirmed {}'s outbox message ({}): {} takes it out of its outbox.",
+                s(*node),
+                attempts_text(*attempts),
+                s(*node)
+            )
+        }
+        (
+            EventKind::OutboxStored { node, .. },
+            EventKind::Sent { from, to, payload: Payload::HttpResponse { ok: true, .. }, .. },
+        ) if from == node => format!(
+            "{} stored its message for the broker in its outbox, in the same transaction as its work, and answered {} at once; its relay will publish it.",
+            s(*node),
+            s(*to)
+        ),
         (EventKind::CallReturned { node: n, waited, .. }, EventKind::WorkStarted { node, until, .. })
             if n == node =>
         {
@@ -154,7 +198,7 @@ fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
 
 fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<String> {
     Some(match e.kind {
-        EventKind::Sent { from, to, payload, arrives, .. } => {
+        EventKind::Sent { msg, from, to, payload, arrives, .. } => {
             let trip = arrives - e.at;
             match payload {
                 Payload::HttpRequest { attempt: 1, .. } => format!(
@@ -177,6 +221,11 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "{} published a message to the broker for {} and carries on without waiting.",
                     s(from),
                     consumer(model, queue)
+                ),
+                Payload::PublishTo { route, message } if message != msg => format!(
+                    "{}'s outbox relay published a stored message for {} to the broker; it publishes it again until the broker confirms it.",
+                    s(from),
+                    recipients(model, route)
                 ),
                 Payload::PublishTo { route: Route::Exchange(x), .. } => format!(
                     "{} published a message to the exchange “{}”, which gives a copy to each of its queues, for {}; it carries on without waiting.",
@@ -265,7 +314,10 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             Role::Broker(_) => "The broker crashed: it keeps its stored messages and takes back what was delivered but not acked.".into(),
             Role::Service(_) => format!("{} crashed: the jobs it was running or holding are lost.", s(node)),
         },
-        EventKind::Recovered { node } => format!("{} is back up, with nothing in hand.", s(node)),
+        EventKind::Recovered { node } => match model.node(node).role {
+            Role::Broker(_) => "The broker is back up, with the messages it had stored.".into(),
+            Role::Service(_) => format!("{} is back up, with nothing in hand.", s(node)),
+        },
         EventKind::Requeued { queue, .. } => format!(
             "The broker took back a message that was delivered but never acked: it waits in “{}” again.",
             queue_name(model, queue)
@@ -287,6 +339,39 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         EventKind::DuplicateSkipped { node, .. } => format!(
             "{} has already processed this message: its id is in {}'s store, so it acks it without doing the work again.",
             s(node),
+            s(node)
+        ),
+        EventKind::ConfirmAwaited { node, .. } => {
+            format!("{} waits, blocked, for the broker's confirm.", s(node))
+        }
+        EventKind::PublishConfirmed { node, waited, .. } => {
+            format!("{} got the broker's confirm after waiting {waited} and goes on.", s(node))
+        }
+        EventKind::PublishFailed { node, job: Some(_), timed_out: true, .. } => format!(
+            "{} got no confirm in time: it cannot tell whether the broker has the message, and its job fails, though its work before the publish is done.",
+            s(node)
+        ),
+        EventKind::PublishFailed { node, job: Some(_), .. } => format!(
+            "The broker refused {}'s message, so {}'s job fails, though its work before the publish is done.",
+            s(node),
+            s(node)
+        ),
+        EventKind::PublishFailed { node, job: None, timed_out: true, .. } => format!(
+            "{}'s outbox relay got no confirm in time: the message stays in the outbox and goes out again.",
+            s(node)
+        ),
+        EventKind::PublishFailed { node, .. } => format!(
+            "The broker refused {}'s outbox message: it stays in the outbox, and the relay will try again.",
+            s(node)
+        ),
+        EventKind::OutboxStored { node, .. } => format!(
+            "{} stored a message for the broker in its outbox, in the same transaction as its work; its relay will publish it.",
+            s(node)
+        ),
+        EventKind::OutboxRelayed { node, attempts, .. } => format!(
+            "The broker confirmed {}'s outbox message ({}): {} takes it out of its outbox.",
+            s(node),
+            attempts_text(attempts),
             s(node)
         ),
         EventKind::Slowed { node, percent } => {

@@ -66,9 +66,16 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Asks for an envelope to be sent and returns its id.
     pub fn send(&mut self, from: NodeId, to: NodeId, link: LinkId, payload: Payload) -> MsgId {
+        let id = self.new_id();
+        self.out.push(Command::Send { id, from, to, link, payload });
+        id
+    }
+
+    /// A new id, for an envelope or for a message that names its own: both come from one
+    /// count, so they never meet.
+    pub fn new_id(&mut self) -> MsgId {
         let id = MsgId(*self.next_msg);
         *self.next_msg += 1;
-        self.out.push(Command::Send { id, from, to, link, payload });
         id
     }
 
@@ -348,6 +355,8 @@ impl Sim {
         self.trace.push(self.now, EventKind::Recovered { node: n });
         match self.nodes[n.0 as usize] {
             NodeState::Service(_) => {
+                // Its outbox survived: the relay goes on.
+                self.with_service(n, |s, _, cx| s.recover(cx));
                 for (broker, queues) in self.consumed_by(n) {
                     self.with_broker(broker, |b, spec, cx| b.consumer_up(n, &queues, spec, cx));
                 }
@@ -606,8 +615,11 @@ impl Sim {
             Payload::Nack { queue, tag, .. } => self
                 .with_broker(env.to, |b, spec, cx| b.nack(queue, tag, spec, cx))
                 .unwrap_or(false),
-            // The confirm is the end of the publish; nobody waits for it.
-            Payload::Confirm { .. } => true,
+            // A confirm that nobody waits for (fire and forget) is the end of the publish.
+            Payload::Confirm { publish, ok } => {
+                self.with_service(env.to, |s, spec, cx| s.confirm(publish, ok, spec, cx));
+                true
+            }
         };
         if !taken {
             self.trace.push(self.now, EventKind::Discarded { msg: id, node: env.to });

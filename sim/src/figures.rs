@@ -10,8 +10,8 @@
 //! workload.
 
 use crate::scenario::{
-    Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, QueueSpec,
-    Scenario, ServiceSpec, Step, WorkloadSpec,
+    Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, NodeSpec, Protocol, PublishMode,
+    QueueSpec, Scenario, ServiceSpec, Step, WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -154,7 +154,12 @@ fn call(service: &str) -> Step {
 }
 
 fn publish(queue: &str) -> Step {
-    Step::Publish { broker: "broker".into(), queue: queue.into(), exchange: None }
+    Step::Publish {
+        broker: "broker".into(),
+        queue: queue.into(),
+        exchange: None,
+        mode: PublishMode::FireAndForget,
+    }
 }
 
 fn link(a: &str, b: &str, protocol: Protocol, latency_ms: f64) -> LinkSpec {

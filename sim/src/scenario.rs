@@ -159,7 +159,35 @@ pub enum Step {
         queue: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exchange: Option<String>,
+        /// How the publisher learns that the broker has the message, if it does.
+        #[serde(default, skip_serializing_if = "PublishMode::is_fire_and_forget")]
+        mode: PublishMode,
     },
+}
+
+/// What a publisher does to be sure the broker has its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// Send and carry on: the publisher never learns whether the broker stored the message.
+    /// A publish that reaches a broker that is down is lost, and nobody is told.
+    #[default]
+    FireAndForget,
+    /// Hold the worker until the broker's confirm. A negative confirm, or none within
+    /// `timeout_ms`, fails the job: a request's job then answers with an error, though the
+    /// work before the publish was done.
+    AwaitConfirm { timeout_ms: f64 },
+    /// Store the message in the service's durable outbox, in the same transaction as the
+    /// job's work, and carry on at once. The service's relay publishes outbox messages one at
+    /// a time, in order, each until the broker confirms it: after a negative confirm, or none
+    /// within `retry_ms`, it publishes the same message again, under the same id.
+    Outbox { retry_ms: f64 },
+}
+
+impl PublishMode {
+    pub fn is_fire_and_forget(&self) -> bool {
+        *self == PublishMode::FireAndForget
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -439,7 +467,17 @@ pub const MAX_RETRIES: u32 = 10;
 pub enum Action {
     Work,
     Call { service: NodeId, link: LinkId },
-    Publish { to: Route, link: LinkId },
+    Publish { to: Route, link: LinkId, mode: Publishing },
+}
+
+/// A checked [`PublishMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publishing {
+    FireAndForget,
+    /// Wait at most this long for the confirm.
+    AwaitConfirm(SimDuration),
+    /// Through the outbox; the relay tries again after this long without a confirm.
+    Outbox(SimDuration),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -799,7 +837,7 @@ impl Scenario {
                 let link = link_between(format!("{field}.service"), me, to, Protocol::Http)?;
                 Action::Call { service: to, link }
             }
-            Step::Publish { broker, queue, exchange } => {
+            Step::Publish { broker, queue, exchange, mode } => {
                 let b = node(format!("{field}.broker"), broker)?;
                 let names = &names[b.0 as usize];
                 let to = match exchange {
@@ -829,7 +867,21 @@ impl Scenario {
                     }
                 };
                 let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
-                Action::Publish { to, link }
+                let period = |ms: f64, name: &str| {
+                    SimDuration::from_millis_f64(ms).filter(|d| *d > SimDuration::ZERO).ok_or_else(
+                        || Error::new(format!("{field}.mode.{name}"), Problem::BadGap(ms)),
+                    )
+                };
+                let mode = match *mode {
+                    PublishMode::FireAndForget => Publishing::FireAndForget,
+                    PublishMode::AwaitConfirm { timeout_ms } => {
+                        Publishing::AwaitConfirm(period(timeout_ms, "timeout_ms")?)
+                    }
+                    PublishMode::Outbox { retry_ms } => {
+                        Publishing::Outbox(period(retry_ms, "retry_ms")?)
+                    }
+                };
+                Action::Publish { to, link, mode }
             }
         })
     }

@@ -277,6 +277,46 @@ pub enum EventKind {
         job: JobId,
         message: MsgId,
     },
+    /// The worker published with `publish` and is blocked until the broker confirms it.
+    ConfirmAwaited {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        publish: MsgId,
+    },
+    /// The broker's positive confirm freed the worker after `waited`; the job goes on.
+    PublishConfirmed {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        publish: MsgId,
+        waited: SimDuration,
+    },
+    /// The publish `publish` of `message` failed: the broker refused it (a negative
+    /// confirm), or no confirm came in time (`timed_out`), so the publisher cannot tell
+    /// whether the broker has it. With a `job`, a worker waited for the confirm, and the job
+    /// fails; without, it was the outbox relay's, which will publish the message again.
+    PublishFailed {
+        node: NodeId,
+        job: Option<JobId>,
+        publish: MsgId,
+        message: MsgId,
+        timed_out: bool,
+    },
+    /// The job ended well and its message for the broker, `message`, is now in the
+    /// service's durable outbox, stored with the job's work.
+    OutboxStored {
+        node: NodeId,
+        job: JobId,
+        message: MsgId,
+    },
+    /// The broker confirmed the outbox message `message`, published `attempts` times: the
+    /// relay removes it from the outbox.
+    OutboxRelayed {
+        node: NodeId,
+        message: MsgId,
+        attempts: u32,
+    },
 }
 
 /// An event with its time and its place in the whole run.

@@ -1632,6 +1632,7 @@ fn fan_out(for_c: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: usize)
             broker: "broker".into(),
             queue: String::new(),
             exchange: Some("orders".into()),
+            mode: Default::default(),
         },
         Step::Work,
     ];
@@ -1717,6 +1718,7 @@ fn bad_exchanges_and_publishes_name_the_field() {
         broker: "broker".into(),
         queue: queue.into(),
         exchange: exchange.map(Into::into),
+        mode: Default::default(),
     };
     assert!(with(x(&["orders"]), to("", Some("x"))).is_ok());
     assert!(with(x(&["orders"]), to("orders", None)).is_ok());
@@ -1806,4 +1808,225 @@ fn an_idempotent_consumer_that_crashes_before_its_record_does_the_work_again() {
     assert_eq!(deliveries(&sim).len(), 2);
     assert_eq!(count(&sim, |k| matches!(k, EventKind::DuplicateSkipped { .. })), 0);
     assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+}
+
+/// Figure 3 with B's publish in `mode`, and the broker down from 100 ms to 1 s, around B's
+/// publish at 310 ms; A calls B at 0. Runs to the end, checked, with B crashing from `b_down`
+/// if given.
+fn hybrid_publishing(
+    mode: callflow_sim::scenario::PublishMode,
+    broker_down: bool,
+    b_down: Option<(u64, u64)>,
+) -> Sim {
+    use callflow_sim::scenario::{Fault, FaultSpec};
+    let mut s = figures::hybrid();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            for step in &mut svc.on_request {
+                if let Step::Publish { mode: m, .. } = step {
+                    *m = mode;
+                }
+            }
+        }
+    }
+    let fault = |at_ms: f64, fault| FaultSpec { at_ms, fault };
+    if broker_down {
+        s.faults.push(fault(100.0, Fault::Crash { node: "broker".into() }));
+        s.faults.push(fault(1_000.0, Fault::Recover { node: "broker".into() }));
+    }
+    if let Some((down, up)) = b_down {
+        s.faults.push(fault(down as f64, Fault::Crash { node: "b".into() }));
+        s.faults.push(fault(up as f64, Fault::Recover { node: "b".into() }));
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let mut c = Checker::default();
+    sim.trigger(node(&sim, "a")).unwrap();
+    finish_checked(&mut sim, &mut c);
+    sim
+}
+
+/// What A heard back: when, and whether it was an answer or an error.
+fn a_heard(sim: &Sim) -> Vec<(SimTime, bool)> {
+    let a = node(sim, "a");
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::CallReturned { node, ok, .. } if node == a => Some((e.at, ok)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn fire_and_forget_to_a_broker_that_is_down_loses_the_message_and_a_hears_ok() {
+    use callflow_sim::scenario::PublishMode;
+    let sim = hybrid_publishing(PublishMode::FireAndForget, true, None);
+    assert_eq!(a_heard(&sim), [(ms(370), true)], "A got its OK as if all was well");
+    let broker = node(&sim, "broker");
+    let drops = at_of(&sim, |k| matches!(k, EventKind::Dropped { node, .. } if *node == broker));
+    assert_eq!(drops, [ms(350)], "B's publish reached a broker that was down");
+    assert!(deliveries(&sim).is_empty(), "C never gets the message, after the recovery either");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::PublishFailed { .. })), 0, "B never knew");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn awaiting_the_confirm_makes_a_wait_for_it_and_a_missing_one_fails_a_after_b_did_the_work() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::AwaitConfirm { timeout_ms: 200.0 };
+
+    // All well: B waits the broker's round trip (80 ms) before it answers, and so does A.
+    let sim = hybrid_publishing(mode, false, None);
+    assert_eq!(a_heard(&sim), [(ms(450), true)]);
+    let waited: Vec<SimDuration> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::PublishConfirmed { waited, .. } => Some(waited),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waited, [SimDuration::from_millis(80)]);
+    assert_eq!(deliveries(&sim).len(), 1);
+
+    // The broker is down: no confirm by 510 ms, so B's job fails and A gets an error at
+    // 570 ms, for work B had done.
+    let sim = hybrid_publishing(mode, true, None);
+    assert_eq!(a_heard(&sim), [(ms(570), false)]);
+    let b = node(&sim, "b");
+    let failed: Vec<(SimTime, bool)> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::PublishFailed { node, job: Some(_), timed_out, .. } if node == b => {
+                Some((e.at, timed_out))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [(ms(510), true)]);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+    assert!(deliveries(&sim).is_empty(), "and C never gets it");
+}
+
+/// The outbox's stored messages and the messages C was delivered, by id.
+fn outbox_and_c(sim: &Sim) -> (Vec<MsgId>, Vec<(MsgId, bool)>) {
+    let stored = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::OutboxStored { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    (stored, deliveries(sim))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_an_outbox_a_hears_ok_at_once_and_c_gets_the_message_once_the_broker_is_back() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::Outbox { retry_ms: 200.0 };
+    let sim = hybrid_publishing(mode, true, None);
+    assert_eq!(a_heard(&sim), [(ms(370), true)], "A's answer did not wait for the broker");
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(to_c, [(stored[0], false)], "C got exactly the stored message, once");
+    // The relay published at 310, 510, 710 and 910 ms into a broker that was down, and at
+    // 1.11 s into one that was back: confirmed on the fifth try.
+    let b = node(&sim, "b");
+    let relayed = at_of(
+        &sim,
+        |k| matches!(k, EventKind::Sent { from, payload: Payload::PublishTo { .. }, .. } if *from == b),
+    );
+    assert_eq!(relayed, [ms(310), ms(510), ms(710), ms(910), ms(1_110)]);
+    let failed = count(&sim, |k| matches!(k, EventKind::PublishFailed { job: None, .. }));
+    assert_eq!(failed, 4);
+    assert_eq!(
+        count(&sim, |k| matches!(k, EventKind::OutboxRelayed { attempts: 5, .. })),
+        1,
+        "confirmed, and out of the outbox"
+    );
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 1, "C acked it");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_outbox_message_survives_its_services_crash() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::Outbox { retry_ms: 200.0 };
+    // B crashes at 600 ms, with the message still in its outbox, and is back at 1.5 s.
+    let sim = hybrid_publishing(mode, true, Some((600, 1_500)));
+    assert_eq!(a_heard(&sim), [(ms(370), true)]);
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert_eq!(to_c, [(stored[0], false)], "C got it after B's recovery");
+    let b = node(&sim, "b");
+    let relayed = at_of(
+        &sim,
+        |k| matches!(k, EventKind::Sent { from, payload: Payload::PublishTo { .. }, .. } if *from == b),
+    );
+    assert_eq!(relayed, [ms(310), ms(510), ms(1_500)], "nothing while B was down");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_job_that_fails_after_staging_an_outbox_message_stores_nothing() {
+    use callflow_sim::scenario::{Fault, FaultSpec, PublishMode};
+    // B stages the message, then calls D, which is down: B's call times out and its job
+    // fails; the outbox stays empty and C hears nothing.
+    let mut s = figures::hybrid();
+    let d = consumer_that_calls(None).nodes[3].clone();
+    s.nodes.push(d);
+    s.links.push(callflow_sim::scenario::LinkSpec {
+        a: "b".into(),
+        b: "d".into(),
+        protocol: callflow_sim::Protocol::Http,
+        latency: LatencySpec::Constant { ms: 10.0 },
+    });
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            if svc.id == "b" {
+                if let Some(Step::Publish { mode, .. }) = svc.on_request.get_mut(1) {
+                    *mode = PublishMode::Outbox { retry_ms: 200.0 };
+                }
+                svc.on_request.push(Step::Call { service: "d".into() });
+                svc.client = ClientSpec { timeout_ms: Some(100.0), ..ClientSpec::default() };
+            }
+        }
+    }
+    s.faults = vec![FaultSpec { at_ms: 0.0, fault: Fault::Crash { node: "d".into() } }];
+    let mut sim = Sim::new(&s).unwrap();
+    let mut c = Checker::default();
+    sim.trigger(node(&sim, "a")).unwrap();
+    finish_checked(&mut sim, &mut c);
+    assert_eq!(a_heard(&sim), [(ms(470), false)], "B answered with an error");
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert!(stored.is_empty() && to_c.is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_publish_mode_reads_from_json_and_a_bad_period_names_the_field() {
+    use callflow_sim::scenario::PublishMode;
+    let step: Step = serde_json::from_str(
+        r#"{ "do": "publish", "broker": "broker", "queue": "events",
+             "mode": { "outbox": { "retry_ms": 250 } } }"#,
+    )
+    .unwrap();
+    let Step::Publish { mode, .. } = step else { panic!("a publish step") };
+    assert_eq!(mode, PublishMode::Outbox { retry_ms: 250.0 });
+    let plain: Step =
+        serde_json::from_str(r#"{ "do": "publish", "broker": "b", "queue": "q" }"#).unwrap();
+    assert!(matches!(plain, Step::Publish { mode: PublishMode::FireAndForget, .. }));
+
+    let bad = |mode: PublishMode| {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                if let Some(Step::Publish { mode: m, .. }) = svc.on_request.get_mut(1) {
+                    *m = mode;
+                }
+            }
+        }
+        Sim::new(&s).unwrap_err()
+    };
+    let e = bad(PublishMode::AwaitConfirm { timeout_ms: 0.0 });
+    assert_eq!(e.field(), "nodes[1].on_request[1].mode.timeout_ms");
+    let e = bad(PublishMode::Outbox { retry_ms: f64::NAN });
+    assert_eq!(e.field(), "nodes[1].on_request[1].mode.retry_ms");
 }

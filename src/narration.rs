@@ -160,21 +160,13 @@ fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
                 _ => "its consumer".into(),
             }
         ),
-        (EventKind::Received { node: n, .. }, EventKind::PublishConfirmed { node, waited, .. })
-            if n == node =>
-        {
-            format!("{} got the broker's confirm after waiting {waited} and goes on.", s(*node))
-        }
-        (EventKind::Received { node: n, .. }, EventKind::OutboxRelayed { node, attempts, .. })
-            if n == node =>
-        {
-            format!(
-                "The broker confirmed {}'s outbox message ({}): {} takes it out of its outbox.",
-                s(*node),
-                attempts_text(*attempts),
-                s(*node)
-            )
-        }
+        // The confirm a publisher waited for: its own sentence says more than "received".
+        (
+            EventKind::Received { node: n, .. },
+            EventKind::PublishConfirmed { node, .. }
+            | EventKind::OutboxRelayed { node, .. }
+            | EventKind::PublishFailed { node, timed_out: false, .. },
+        ) if n == node => return sentence(model, e, &s),
         (
             EventKind::OutboxStored { node, .. },
             EventKind::Sent { from, to, payload: Payload::HttpResponse { ok: true, .. }, .. },
@@ -398,4 +390,74 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         | EventKind::LinkLatencyChanged { .. }
         | EventKind::ProcessingChanged { .. } => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callflow_sim::scenario::{Fault, FaultSpec, NodeSpec, PublishMode, Step};
+    use callflow_sim::{figures, Sim};
+
+    /// What the narration says of Figure 3 with B's publish in `mode` and the broker down
+    /// from 100 ms to 1 s, around B's publish at 310 ms: each sentence as it ends up, amended.
+    fn said(mode: PublishMode) -> Vec<String> {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                for step in &mut svc.on_request {
+                    if let Step::Publish { mode: m, .. } = step {
+                        *m = mode;
+                    }
+                }
+            }
+        }
+        let broker = || "broker".to_string();
+        s.faults = vec![
+            FaultSpec { at_ms: 100.0, fault: Fault::Crash { node: broker() } },
+            FaultSpec { at_ms: 1_000.0, fault: Fault::Recover { node: broker() } },
+        ];
+        let model = s.validate().unwrap();
+        let mut sim = Sim::from_model(model.clone(), 10_000);
+        sim.trigger(NodeId(0)).unwrap();
+        sim.run_until_idle(10_000);
+        let (mut scene, mut prev, mut out) = (Scene::new(&model), None::<Event>, Vec::new());
+        for e in sim.trace().since(0) {
+            match narrate(&model, prev.as_ref(), e, &scene) {
+                Some(Line::New(text)) => out.push(text),
+                Some(Line::Amend(text)) => {
+                    out.pop();
+                    out.push(text);
+                }
+                None => {}
+            }
+            scene.apply(e);
+            prev = Some(e.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn each_publish_mode_tells_what_a_learns_and_when() {
+        let says = |mode, what: &str| said(mode).iter().any(|t| t.contains(what));
+
+        let forgot = PublishMode::FireAndForget;
+        assert!(says(forgot, "answered A without waiting for C"));
+        assert!(says(forgot, "reached the broker while it was down"));
+        assert!(says(forgot, "The broker is back up"));
+
+        let waits = PublishMode::AwaitConfirm { timeout_ms: 200.0 };
+        assert!(says(waits, "is now blocked until the broker confirms it"));
+        assert!(says(waits, "got no confirm in time"));
+        assert!(says(waits, "B answered A with an error"));
+        assert!(!says(waits, "carries on without waiting"), "the amended sentence is gone");
+
+        let outbox = PublishMode::Outbox { retry_ms: 200.0 };
+        assert!(says(
+            outbox,
+            "in its outbox, in the same transaction as its work, and answered A at once"
+        ));
+        assert!(says(outbox, "relay got no confirm in time"));
+        assert!(says(outbox, "The broker confirmed B's outbox message (after 5 tries)"));
+        assert!(!says(outbox, "it was not waiting for it"), "B's relay was waiting for it");
+    }
 }

@@ -80,7 +80,10 @@ pub fn mermaid(p: &Playback) -> String {
                             }
                         };
                         let to = mermaid_text(to.as_deref().unwrap_or("?"));
-                        ("-)", format!("publish m{} to {to}", message.0))
+                        // A message sent again keeps its id; the envelope's names the confirm.
+                        let again =
+                            if message == msg { String::new() } else { format!(", as m{}", msg.0) };
+                        ("-)", format!("publish m{} to {to}{again}", message.0))
                     }
                     Payload::Confirm { publish, ok: true } => {
                         ("--)", format!("confirm m{}", publish.0))
@@ -447,6 +450,54 @@ mod tests {
         assert!(line("b-)broker:") < reply, "B publishes before it answers A");
         assert!(line("broker-)c:") > 0 && line("c--)broker:") > c_done);
         assert!(!text.contains(';') && !text.contains('#'), "{text}");
+    }
+
+    /// Figure 3 with B's publish in `mode` and the broker down from 100 ms to 1 s, around
+    /// B's publish, run until everything is done.
+    fn broker_down(mode: callflow_sim::scenario::PublishMode) -> Playback {
+        use callflow_sim::scenario::{Fault, FaultSpec, NodeSpec, Step};
+        let mut s = callflow_sim::figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                for step in &mut svc.on_request {
+                    if let Step::Publish { mode: m, .. } = step {
+                        *m = mode;
+                    }
+                }
+            }
+        }
+        s.faults = vec![
+            FaultSpec { at_ms: 100.0, fault: Fault::Crash { node: "broker".into() } },
+            FaultSpec { at_ms: 1_000.0, fault: Fault::Recover { node: "broker".into() } },
+        ];
+        let mut p = Playback::from_model(FigureKind::Hybrid, s.validate().unwrap());
+        p.act();
+        p.set_playing(true);
+        p.set_speed(10.0).unwrap();
+        for _ in 0..100 {
+            p.tick(100.0);
+        }
+        p
+    }
+
+    #[test]
+    fn mermaid_notes_what_each_publish_mode_did() {
+        use callflow_sim::scenario::PublishMode;
+        let waited = mermaid(&broker_down(PublishMode::AwaitConfirm { timeout_ms: 200.0 }));
+        assert!(waited.contains("Note over b: 310 ms waits for the confirm of m"), "{waited}");
+        assert!(waited.contains("no confirm in time, the job fails"), "{waited}");
+        assert!(waited.contains("HTTP error for m"), "{waited}");
+        let count = |text: &str, what: &str| text.lines().filter(|l| l.trim() == what).count();
+        assert_eq!(count(&waited, "activate b"), 1);
+        assert_eq!(count(&waited, "deactivate b"), 1, "B's wait ends with its failure");
+
+        let outbox = mermaid(&broker_down(PublishMode::Outbox { retry_ms: 200.0 }));
+        assert!(outbox.contains("stored in the outbox"), "{outbox}");
+        assert!(outbox.contains("b-)broker: 1.110 s publish m1 to events, as m7"), "{outbox}");
+        assert!(outbox.contains("broker--)b: 1.150 s confirm m7"), "{outbox}");
+        assert!(outbox.contains("no confirm in time, stays in the outbox"), "{outbox}");
+        assert!(outbox.contains("confirmed after 5 tries, out of the outbox"), "{outbox}");
+        assert!(!outbox.contains(';') && !outbox.contains('#'), "{outbox}");
     }
 
     #[test]

@@ -1915,3 +1915,42 @@ fn a_publish_mode_reads_from_json_and_a_bad_period_names_the_field() {
     let e = bad(PublishMode::Outbox { retry_ms: f64::NAN });
     assert_eq!(e.field(), "nodes[1].on_request[1].mode.retry_ms");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_lost_confirm_makes_the_relay_publish_again_and_an_idempotent_consumer_works_once() {
+    use callflow_sim::scenario::{Fault, FaultSpec, PublishMode};
+    // The relay's first publish reaches the broker at 350 ms; its confirm would reach B at
+    // 390 ms, but B is down from 370 to 400 ms. Back up, the relay publishes the message
+    // again: the queue gets a second copy, under the same id.
+    let run = |idempotent: bool| {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                if let Some(Step::Publish { mode, .. }) = svc.on_request.get_mut(1) {
+                    *mode = PublishMode::Outbox { retry_ms: 200.0 };
+                }
+                svc.idempotent_consumer = idempotent;
+            }
+        }
+        s.faults = vec![
+            FaultSpec { at_ms: 370.0, fault: Fault::Crash { node: "b".into() } },
+            FaultSpec { at_ms: 400.0, fault: Fault::Recover { node: "b".into() } },
+        ];
+        let mut sim = Sim::new(&s).unwrap();
+        let mut c = Checker::default();
+        sim.trigger(node(&sim, "a")).unwrap();
+        finish_checked(&mut sim, &mut c);
+        sim
+    };
+    for idempotent in [false, true] {
+        let sim = run(idempotent);
+        let (stored, to_c) = outbox_and_c(&sim);
+        assert_eq!(to_c, [(stored[0], false), (stored[0], false)], "two copies of one message");
+        let c = node(&sim, "c");
+        let works = count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == c));
+        let skipped = count(&sim, |k| matches!(k, EventKind::DuplicateSkipped { .. }));
+        let expected = if idempotent { (1, 1) } else { (2, 0) };
+        assert_eq!((works, skipped), expected, "idempotent consumer: {idempotent}");
+        assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 2, "each copy acked");
+    }
+}

@@ -32,7 +32,9 @@
 //! headers, no exchange bound to an exchange. A requeued message goes to the front of its
 //! queue, so a message whose job keeps failing is delivered again at once, again and again,
 //! unless the queue has a dead-letter rule. Consumers take turns strictly: no weights, no
-//! priorities, no consumer that cancels and comes back except by crashing.
+//! priorities, no consumer that cancels and comes back except by crashing. The broker does not
+//! deduplicate: a message published twice under one id (an outbox relay whose confirm was
+//! lost) is stored twice.
 
 use std::collections::VecDeque;
 

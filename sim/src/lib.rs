@@ -6,7 +6,8 @@
 //! - [`scenario`]: the input as plain data, and its validation into a [`Model`];
 //! - [`engine`]: the clock, the agenda and the wire; [`Sim`] is the run;
 //! - [`service`] (crate-private): workers running jobs, and the HTTP rules (a call blocks its
-//!   worker until the response);
+//!   worker until the response); the three ways to publish (fire and forget, await the
+//!   confirm, through a durable outbox and its relay); the idempotent consumer's store;
 //! - [`broker`] (crate-private): AMQP-style queues and fan-out exchanges: publish, confirm,
 //!   deliver to one consumer or competing ones, ack and nack, and taking back unacked
 //!   deliveries when a consumer or the broker crashes;

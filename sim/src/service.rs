@@ -1,8 +1,8 @@
 //! A service: a pool of workers that run jobs step by step, and the HTTP rules they follow.
 //!
 //! A job is a reader's trigger or a workload's arrival, an incoming HTTP request, or a message
-//! the broker delivers. A free worker takes it at once; otherwise it waits in the inbox, first come first served. The
-//! worker runs the job's steps in order:
+//! the broker delivers. A free worker takes it at once; otherwise it waits in the inbox, first
+//! come first served. The worker runs the job's steps in order:
 //! - `work` holds the worker for the service's processing time;
 //! - `call` sends an HTTP request and holds the worker, blocked, until the response to that very
 //!   request arrives: however long it takes, the worker can do nothing else. With a timeout in
@@ -33,18 +33,19 @@
 //! was rolled back with it. A crash after the record, or an ack lost on its way, leaves the
 //! record, and the redelivery is skipped.
 //!
-//! # Limitations
-//! The outbox relay publishes whenever it has something to publish, not on a poll: there is
-//! no delay between a commit and its first publish. A confirm lost on its way back makes the
-//! relay publish a message the broker already has: the queue then holds it twice, under the
-//! same id, which an idempotent consumer skips the second time. The store of an idempotent consumer is its own: competing consumers do not share one, so
-//! a message redelivered to another consumer runs again there. Two deliveries of one message
-//! that run at the same time, on two workers, both run: the store is read when a job starts
-//! and written when it ends, with no lock in between. A job's calls and publishes are not
-//! part of its transaction: a crash after them and before the record does not undo them.
-//!
 //! The state here changes only through the handlers below, which get the input and return
 //! [`Command`]s; the engine applies them, drawing latencies and keeping the clock.
+//!
+//! # Limitations
+//! The outbox relay publishes as soon as it has something to publish, not on a poll: there is
+//! no delay between a commit and its first publish. A confirm lost on its way back makes the
+//! relay publish a message the broker already has: the queue then holds it twice, under the
+//! same id, which an idempotent consumer skips the second time. The store of an idempotent
+//! consumer is its own: competing consumers do not share one, so a message redelivered to
+//! another consumer runs again there. Two deliveries of one message that run at the same time,
+//! on two workers, both run: the store is read when a job starts and written when it ends,
+//! with no lock in between. A job's calls and publishes are not part of its transaction: a
+//! crash after them and before the record does not undo them.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

@@ -460,4 +460,39 @@ mod tests {
         assert!(says(outbox, "The broker confirmed B's outbox message (after 5 tries)"));
         assert!(!says(outbox, "it was not waiting for it"), "B's relay was waiting for it");
     }
+
+    #[test]
+    fn competing_consumers_are_one_or_another_and_an_exchange_reaches_each() {
+        use callflow_sim::scenario::{ExchangeSpec, LinkSpec, QueueSpec};
+        use callflow_sim::{ExchangeId, Protocol};
+        let mut s = figures::broker();
+        let mut c = s.nodes[2].clone();
+        if let NodeSpec::Service(svc) = &mut c {
+            svc.id = "c".into();
+            svc.label = "Microservice C".into();
+        }
+        s.nodes.push(c);
+        let latency = callflow_sim::LatencySpec::Constant { ms: 40.0 };
+        let (a, b) = ("broker".into(), "c".into());
+        s.links.push(LinkSpec { a, b, protocol: Protocol::Amqp, latency });
+        let NodeSpec::Broker(broker) = &mut s.nodes[1] else { unreachable!() };
+        let queue = |name: &str, consumers: &[&str]| QueueSpec {
+            name: name.into(),
+            consumers: consumers.iter().map(|c| c.to_string()).collect(),
+            prefetch: 1,
+            ..QueueSpec::default()
+        };
+        broker.queues =
+            vec![queue("orders", &["b"]), queue("extra", &["c"]), queue("shared", &["b", "c"])];
+        broker.exchanges = vec![ExchangeSpec {
+            name: "all".into(),
+            queues: vec!["orders".into(), "extra".into()],
+        }];
+        let model = s.validate().unwrap();
+        let q = |index| QueueId { broker: NodeId(1), index };
+        assert_eq!(consumer(&model, q(0)), "B");
+        assert_eq!(consumer(&model, q(2)), "B or C");
+        let all = Route::Exchange(ExchangeId { broker: NodeId(1), index: 0 });
+        assert_eq!(recipients(&model, all), "B and C");
+    }
 }

@@ -4,7 +4,7 @@
 
 use callflow_sim::scenario::Role;
 use callflow_sim::trace::DropReason;
-use callflow_sim::{Event, EventKind, NodeId, Payload};
+use callflow_sim::{Event, EventKind, NodeId, Payload, Route};
 use serde_json::{json, Value};
 
 use crate::options::{self, quote, Options};
@@ -73,6 +73,19 @@ pub fn mermaid(p: &Playback) -> String {
                         let q = model.queue(*queue).map_or("?", |q| q.name.as_str());
                         ("-)", format!("publish m{} to {}", msg.0, mermaid_text(q)))
                     }
+                    Payload::PublishTo { route, message } => {
+                        let to = match *route {
+                            Route::Queue(q) => model.queue(q).map(|q| q.name.clone()),
+                            Route::Exchange(x) => {
+                                model.exchange(x).map(|x| format!("exchange {}", x.name))
+                            }
+                        };
+                        let to = mermaid_text(to.as_deref().unwrap_or("?"));
+                        // A message sent again keeps its id; the envelope's names the confirm.
+                        let again =
+                            if message == msg { String::new() } else { format!(", as m{}", msg.0) };
+                        ("-)", format!("publish m{} to {to}{again}", message.0))
+                    }
                     Payload::Confirm { publish, ok: true } => {
                         ("--)", format!("confirm m{}", publish.0))
                     }
@@ -108,6 +121,7 @@ pub fn mermaid(p: &Playback) -> String {
                             mermaid_text(&crate::narration::topic_name(model, *from, *topic))
                         ),
                     ),
+                    Payload::Nack { message, .. } => ("--)", format!("nack m{}", message.0)),
                 };
                 format!("{}{arrow}{}: {at} {what}", id(*from), id(*to))
             }
@@ -191,6 +205,59 @@ pub fn mermaid(p: &Playback) -> String {
                     mermaid_text(q)
                 )
             }
+            EventKind::Nacked { queue, message, .. } => {
+                format!(
+                    "Note over {}: {at} m{} nacked, the job failed",
+                    id(queue.broker),
+                    message.0
+                )
+            }
+            EventKind::DuplicateSkipped { node, message, .. } => {
+                format!(
+                    "Note over {}: {at} m{} seen before, acked without work",
+                    id(*node),
+                    message.0
+                )
+            }
+            EventKind::ConfirmAwaited { node, publish, .. } => {
+                active[node.0 as usize] += 1;
+                format!(
+                    "Note over {0}: {at} waits for the confirm of m{1}\n    activate {0}",
+                    id(*node),
+                    publish.0
+                )
+            }
+            EventKind::PublishConfirmed { node, waited, .. } => {
+                let depth = &mut active[node.0 as usize];
+                if *depth == 0 {
+                    continue;
+                }
+                *depth -= 1;
+                format!(
+                    "Note over {0}: {at} confirmed after {waited}\n    deactivate {0}",
+                    id(*node)
+                )
+            }
+            EventKind::PublishFailed { node, job, message, timed_out, .. } => {
+                let why = if *timed_out { "no confirm in time" } else { "refused" };
+                let then = if job.is_some() { "the job fails" } else { "stays in the outbox" };
+                let mut text =
+                    format!("Note over {}: {at} m{} {why}, {then}", id(*node), message.0);
+                let depth = &mut active[node.0 as usize];
+                if job.is_some() && *depth > 0 {
+                    *depth -= 1;
+                    text.push_str(&format!("\n    deactivate {}", id(*node)));
+                }
+                text
+            }
+            EventKind::OutboxStored { node, message, .. } => {
+                format!("Note over {}: {at} m{} stored in the outbox", id(*node), message.0)
+            }
+            EventKind::OutboxRelayed { node, message, attempts } => format!(
+                "Note over {}: {at} m{} confirmed after {attempts} tries, out of the outbox",
+                id(*node),
+                message.0
+            ),
             EventKind::Slowed { node, percent } => {
                 format!("Note over {}: {at} work at {percent} percent of its time", id(*node))
             }
@@ -433,6 +500,54 @@ mod tests {
         assert!(line("b-)broker:") < reply, "B publishes before it answers A");
         assert!(line("broker-)c:") > 0 && line("c--)broker:") > c_done);
         assert!(!text.contains(';') && !text.contains('#'), "{text}");
+    }
+
+    /// Figure 3 with B's publish in `mode` and the broker down from 100 ms to 1 s, around
+    /// B's publish, run until everything is done.
+    fn broker_down(mode: callflow_sim::scenario::PublishMode) -> Playback {
+        use callflow_sim::scenario::{Fault, FaultSpec, NodeSpec, Step};
+        let mut s = callflow_sim::figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                for step in &mut svc.on_request {
+                    if let Step::Publish { mode: m, .. } = step {
+                        *m = mode;
+                    }
+                }
+            }
+        }
+        s.faults = vec![
+            FaultSpec { at_ms: 100.0, fault: Fault::Crash { node: "broker".into() } },
+            FaultSpec { at_ms: 1_000.0, fault: Fault::Recover { node: "broker".into() } },
+        ];
+        let mut p = Playback::from_model(FigureKind::Hybrid, s.validate().unwrap());
+        p.act();
+        p.set_playing(true);
+        p.set_speed(10.0).unwrap();
+        for _ in 0..100 {
+            p.tick(100.0);
+        }
+        p
+    }
+
+    #[test]
+    fn mermaid_notes_what_each_publish_mode_did() {
+        use callflow_sim::scenario::PublishMode;
+        let waited = mermaid(&broker_down(PublishMode::AwaitConfirm { timeout_ms: 200.0 }));
+        assert!(waited.contains("Note over b: 310 ms waits for the confirm of m"), "{waited}");
+        assert!(waited.contains("no confirm in time, the job fails"), "{waited}");
+        assert!(waited.contains("HTTP error for m"), "{waited}");
+        let count = |text: &str, what: &str| text.lines().filter(|l| l.trim() == what).count();
+        assert_eq!(count(&waited, "activate b"), 1);
+        assert_eq!(count(&waited, "deactivate b"), 1, "B's wait ends with its failure");
+
+        let outbox = mermaid(&broker_down(PublishMode::Outbox { retry_ms: 200.0 }));
+        assert!(outbox.contains("stored in the outbox"), "{outbox}");
+        assert!(outbox.contains("b-)broker: 1.110 s publish m1 to events, as m7"), "{outbox}");
+        assert!(outbox.contains("broker--)b: 1.150 s confirm m7"), "{outbox}");
+        assert!(outbox.contains("no confirm in time, stays in the outbox"), "{outbox}");
+        assert!(outbox.contains("confirmed after 5 tries, out of the outbox"), "{outbox}");
+        assert!(!outbox.contains(';') && !outbox.contains('#'), "{outbox}");
     }
 
     #[test]

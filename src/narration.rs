@@ -3,7 +3,7 @@
 
 use callflow_sim::scenario::Role;
 use callflow_sim::trace::DropReason;
-use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId};
+use callflow_sim::{Event, EventKind, Model, NodeId, Payload, QueueId, Route};
 
 use crate::scene::Scene;
 
@@ -32,8 +32,35 @@ pub fn short_label(label: &str) -> &str {
     label.rsplit(' ').next().unwrap_or(label)
 }
 
+/// Who consumes the queue: "C", or "C or D" for competing consumers, one of whom gets it.
 fn consumer(model: &Model, q: QueueId) -> String {
-    model.queue(q).map_or_else(|| "the consumer".into(), |q| short(model, q.consumer))
+    let Some(q) = model.queue(q) else { return "the consumer".into() };
+    let names: Vec<String> = q.consumers.iter().map(|c| short(model, c.node)).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "the consumer".into(),
+    }
+}
+
+/// Who gets a message published to `route`: a queue's consumer(s), or those of every queue
+/// of an exchange, each with a copy ("C and D").
+fn recipients(model: &Model, route: Route) -> String {
+    let x = match route {
+        Route::Queue(q) => return consumer(model, q),
+        Route::Exchange(x) => x,
+    };
+    let Some(exchange) = model.exchange(x) else { return "its consumers".into() };
+    let names: Vec<String> = exchange
+        .queues
+        .iter()
+        .map(|&index| consumer(model, QueueId { broker: x.broker, index }))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "its consumers".into(),
+    }
 }
 
 /// A server's topic by its index among its topics.
@@ -46,6 +73,15 @@ pub fn topic_name(model: &Model, server: NodeId, topic: u16) -> String {
 
 fn queue_name(model: &Model, q: QueueId) -> String {
     model.queue(q).map_or_else(|| "?".into(), |q| q.name.clone())
+}
+
+/// "first try", or "after 3 tries".
+fn attempts_text(attempts: u32) -> String {
+    if attempts <= 1 {
+        "first try".into()
+    } else {
+        format!("after {attempts} tries")
+    }
 }
 
 /// A sentence for the narration.
@@ -131,6 +167,33 @@ fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
             s(*to),
             *until - e.at
         ),
+        (
+            EventKind::Sent { from, payload, .. },
+            EventKind::ConfirmAwaited { node, .. },
+        ) if from == node => format!(
+            "{} published a message to the broker for {} and is now blocked until the broker confirms it.",
+            s(*node),
+            match payload {
+                Payload::Publish { queue } => consumer(model, *queue),
+                Payload::PublishTo { route, .. } => recipients(model, *route),
+                _ => "its consumer".into(),
+            }
+        ),
+        // The confirm a publisher waited for: its own sentence says more than "received".
+        (
+            EventKind::Received { node: n, .. },
+            EventKind::PublishConfirmed { node, .. }
+            | EventKind::OutboxRelayed { node, .. }
+            | EventKind::PublishFailed { node, timed_out: false, .. },
+        ) if n == node => return sentence(model, e, &s),
+        (
+            EventKind::OutboxStored { node, .. },
+            EventKind::Sent { from, to, payload: Payload::HttpResponse { ok: true, .. }, .. },
+        ) if from == node => format!(
+            "{} stored its message for the broker in its outbox, in the same transaction as its work, and answered {} at once; its relay will publish it.",
+            s(*node),
+            s(*to)
+        ),
         (EventKind::CallReturned { node: n, waited, .. }, EventKind::WorkStarted { node, until, .. })
             if n == node =>
         {
@@ -146,7 +209,7 @@ fn together(model: &Model, prev: &EventKind, e: &Event) -> Option<String> {
 
 fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<String> {
     Some(match e.kind {
-        EventKind::Sent { from, to, payload, arrives, .. } => {
+        EventKind::Sent { msg, from, to, payload, arrives, .. } => {
             let trip = arrives - e.at;
             match payload {
                 Payload::HttpRequest { attempt: 1, .. } => format!(
@@ -169,6 +232,22 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                     "{} published a message to the broker for {} and carries on without waiting.",
                     s(from),
                     consumer(model, queue)
+                ),
+                Payload::PublishTo { route, message } if message != msg => format!(
+                    "{}'s outbox relay published a stored message for {} to the broker; it publishes it again until the broker confirms it.",
+                    s(from),
+                    recipients(model, route)
+                ),
+                Payload::PublishTo { route: Route::Exchange(x), .. } => format!(
+                    "{} published a message to the exchange “{}”, which gives a copy to each of its queues, for {}; it carries on without waiting.",
+                    s(from),
+                    model.exchange(x).map_or("?", |x| x.name.as_str()),
+                    recipients(model, Route::Exchange(x))
+                ),
+                Payload::PublishTo { route, .. } => format!(
+                    "{} published a message to the broker for {} and carries on without waiting.",
+                    s(from),
+                    recipients(model, route)
                 ),
                 Payload::Confirm { ok: false, .. } => format!(
                     "The broker refused {}'s message: the queue is full. The message is lost unless {} sends it again.",
@@ -221,6 +300,10 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
                 ),
                 Payload::Commit { partition, offset, .. } => format!(
                     "{} committed partition {partition} up to offset {offset}.",
+                    s(from)
+                ),
+                Payload::Nack { .. } => format!(
+                    "{}'s job for the message failed, so it sent a nack: the broker should take the message back.",
                     s(from)
                 ),
             }
@@ -276,7 +359,11 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             Role::Log(_) => "The log crashed: it keeps its records, and will send again what was not committed.".into(),
             Role::Service(_) => format!("{} crashed: the jobs it was running or holding are lost.", s(node)),
         },
-        EventKind::Recovered { node } => format!("{} is back up, with nothing in hand.", s(node)),
+        EventKind::Recovered { node } => match model.node(node).role {
+            Role::Broker(_) => "The broker is back up, with the messages it had stored.".into(),
+            Role::Log(_) => "The log is back up, with its records; it sends each partition again from its last commit.".into(),
+            Role::Service(_) => format!("{} is back up, with nothing in hand.", s(node)),
+        },
         EventKind::Requeued { queue, .. } => format!(
             "The broker took back a message that was delivered but never acked: it waits in “{}” again.",
             queue_name(model, queue)
@@ -290,6 +377,48 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
             "The broker gave up on a message after {deliveries} deliveries without an ack and moved it from “{}” to “{}”.",
             queue_name(model, queue),
             queue_name(model, to)
+        ),
+        EventKind::Nacked { queue, .. } => format!(
+            "The broker got the nack for a message of “{}”: it will deliver it again, or give up on it if it has failed too often.",
+            queue_name(model, queue)
+        ),
+        EventKind::DuplicateSkipped { node, .. } => format!(
+            "{} has already processed this message: its id is in {}'s store, so it acks it without doing the work again.",
+            s(node),
+            s(node)
+        ),
+        EventKind::ConfirmAwaited { node, .. } => {
+            format!("{} waits, blocked, for the broker's confirm.", s(node))
+        }
+        EventKind::PublishConfirmed { node, waited, .. } => {
+            format!("{} got the broker's confirm after waiting {waited} and goes on.", s(node))
+        }
+        EventKind::PublishFailed { node, job: Some(_), timed_out: true, .. } => format!(
+            "{} got no confirm in time: it cannot tell whether the broker has the message, and its job fails, though its work before the publish is done.",
+            s(node)
+        ),
+        EventKind::PublishFailed { node, job: Some(_), .. } => format!(
+            "The broker refused {}'s message, so {}'s job fails, though its work before the publish is done.",
+            s(node),
+            s(node)
+        ),
+        EventKind::PublishFailed { node, job: None, timed_out: true, .. } => format!(
+            "{}'s outbox relay got no confirm in time: the message stays in the outbox and goes out again.",
+            s(node)
+        ),
+        EventKind::PublishFailed { node, .. } => format!(
+            "The broker refused {}'s outbox message: it stays in the outbox, and the relay will try again.",
+            s(node)
+        ),
+        EventKind::OutboxStored { node, .. } => format!(
+            "{} stored a message for the broker in its outbox, in the same transaction as its work; its relay will publish it.",
+            s(node)
+        ),
+        EventKind::OutboxRelayed { node, attempts, .. } => format!(
+            "The broker confirmed {}'s outbox message ({}): {} takes it out of its outbox.",
+            s(node),
+            attempts_text(attempts),
+            s(node)
         ),
         EventKind::Slowed { node, percent: 100 } => {
             format!("{} works at its usual speed again.", s(node))
@@ -347,4 +476,109 @@ fn sentence(model: &Model, e: &Event, s: &dyn Fn(NodeId) -> String) -> Option<St
         | EventKind::LinkLatencyChanged { .. }
         | EventKind::ProcessingChanged { .. } => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callflow_sim::scenario::{Fault, FaultSpec, NodeSpec, PublishMode, Step};
+    use callflow_sim::{figures, Sim};
+
+    /// What the narration says of Figure 3 with B's publish in `mode` and the broker down
+    /// from 100 ms to 1 s, around B's publish at 310 ms: each sentence as it ends up, amended.
+    fn said(mode: PublishMode) -> Vec<String> {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                for step in &mut svc.on_request {
+                    if let Step::Publish { mode: m, .. } = step {
+                        *m = mode;
+                    }
+                }
+            }
+        }
+        let broker = || "broker".to_string();
+        s.faults = vec![
+            FaultSpec { at_ms: 100.0, fault: Fault::Crash { node: broker() } },
+            FaultSpec { at_ms: 1_000.0, fault: Fault::Recover { node: broker() } },
+        ];
+        let model = s.validate().unwrap();
+        let mut sim = Sim::from_model(model.clone(), 10_000);
+        sim.trigger(NodeId(0)).unwrap();
+        sim.run_until_idle(10_000);
+        let (mut scene, mut prev, mut out) = (Scene::new(&model), None::<Event>, Vec::new());
+        for e in sim.trace().since(0) {
+            match narrate(&model, prev.as_ref(), e, &scene) {
+                Some(Line::New(text)) => out.push(text),
+                Some(Line::Amend(text)) => {
+                    out.pop();
+                    out.push(text);
+                }
+                None => {}
+            }
+            scene.apply(e);
+            prev = Some(e.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn each_publish_mode_tells_what_a_learns_and_when() {
+        let says = |mode, what: &str| said(mode).iter().any(|t| t.contains(what));
+
+        let forgot = PublishMode::FireAndForget;
+        assert!(says(forgot, "answered A without waiting for C"));
+        assert!(says(forgot, "reached the broker while it was down"));
+        assert!(says(forgot, "The broker is back up"));
+
+        let waits = PublishMode::AwaitConfirm { timeout_ms: 200.0 };
+        assert!(says(waits, "is now blocked until the broker confirms it"));
+        assert!(says(waits, "got no confirm in time"));
+        assert!(says(waits, "B answered A with an error"));
+        assert!(!says(waits, "carries on without waiting"), "the amended sentence is gone");
+
+        let outbox = PublishMode::Outbox { retry_ms: 200.0 };
+        assert!(says(
+            outbox,
+            "in its outbox, in the same transaction as its work, and answered A at once"
+        ));
+        assert!(says(outbox, "relay got no confirm in time"));
+        assert!(says(outbox, "The broker confirmed B's outbox message (after 5 tries)"));
+        assert!(!says(outbox, "it was not waiting for it"), "B's relay was waiting for it");
+    }
+
+    #[test]
+    fn competing_consumers_are_one_or_another_and_an_exchange_reaches_each() {
+        use callflow_sim::scenario::{ExchangeSpec, LinkSpec, QueueSpec};
+        use callflow_sim::{ExchangeId, Protocol};
+        let mut s = figures::broker();
+        let mut c = s.nodes[2].clone();
+        if let NodeSpec::Service(svc) = &mut c {
+            svc.id = "c".into();
+            svc.label = "Microservice C".into();
+        }
+        s.nodes.push(c);
+        let latency = callflow_sim::LatencySpec::Constant { ms: 40.0 };
+        let (a, b) = ("broker".into(), "c".into());
+        s.links.push(LinkSpec { a, b, protocol: Protocol::Amqp, latency });
+        let NodeSpec::Broker(broker) = &mut s.nodes[1] else { unreachable!() };
+        let queue = |name: &str, consumers: &[&str]| QueueSpec {
+            name: name.into(),
+            consumers: consumers.iter().map(|c| c.to_string()).collect(),
+            prefetch: 1,
+            ..QueueSpec::default()
+        };
+        broker.queues =
+            vec![queue("orders", &["b"]), queue("extra", &["c"]), queue("shared", &["b", "c"])];
+        broker.exchanges = vec![ExchangeSpec {
+            name: "all".into(),
+            queues: vec!["orders".into(), "extra".into()],
+        }];
+        let model = s.validate().unwrap();
+        let q = |index| QueueId { broker: NodeId(1), index };
+        assert_eq!(consumer(&model, q(0)), "B");
+        assert_eq!(consumer(&model, q(2)), "B or C");
+        let all = Route::Exchange(ExchangeId { broker: NodeId(1), index: 0 });
+        assert_eq!(recipients(&model, all), "B and C");
+    }
 }

@@ -753,7 +753,7 @@ pub(crate) fn token_kind(p: &Payload) -> (&'static str, &'static str) {
         Payload::HttpRequest { .. } => ("request", "req"),
         Payload::HttpResponse { ok: true, .. } => ("response", "res"),
         Payload::HttpResponse { ok: false, .. } => ("response", "err"),
-        Payload::Publish { .. } => ("publish", "msg"),
+        Payload::Publish { .. } | Payload::PublishTo { .. } => ("publish", "msg"),
         Payload::Confirm { .. } => ("confirm", "ok"),
         Payload::Deliver { .. } => ("deliver", "msg"),
         Payload::Ack { .. } => ("ack", "ack"),
@@ -763,6 +763,7 @@ pub(crate) fn token_kind(p: &Payload) -> (&'static str, &'static str) {
         Payload::Commit { .. } => ("ack", "cmt"),
         Payload::Subscribe { .. } => ("request", "sub"),
         Payload::Push { .. } => ("deliver", "evt"),
+        Payload::Nack { .. } => ("ack", "nack"),
     }
 }
 

@@ -128,15 +128,17 @@ impl Scene {
             EventKind::JobLost { node, job } => {
                 self.node(node).inbox.remove(&job);
             }
-            EventKind::Overflowed { queue, message, .. } => {
-                self.queues.entry(queue).or_default().ready.retain(|m| *m != message);
+            // A refused message was never in the queue; a dropped one was its oldest.
+            EventKind::Overflowed { queue, message, dropped_oldest: true } => {
+                remove_one(&mut self.queues.entry(queue).or_default().ready, message);
             }
+            EventKind::Overflowed { dropped_oldest: false, .. } => {}
             EventKind::DeadLettered { queue, message, .. } => {
-                self.queues.entry(queue).or_default().unacked.retain(|m| *m != message);
+                remove_one(&mut self.queues.entry(queue).or_default().unacked, message);
             }
             EventKind::Requeued { queue, message, .. } => {
                 let q = self.queues.entry(queue).or_default();
-                q.unacked.retain(|m| *m != message);
+                remove_one(&mut q.unacked, message);
                 q.ready.insert(0, message);
             }
             EventKind::JobQueued { node, job, .. } => {
@@ -160,6 +162,13 @@ impl Scene {
                 };
                 self.node(node).workers.insert(worker, Activity::Blocked { since, callee });
             }
+            EventKind::ConfirmAwaited { node, worker, publish, .. } => {
+                let callee = self.wire.get(&publish).map_or(node, |t| t.to);
+                self.node(node).workers.insert(worker, Activity::Blocked { since: e.at, callee });
+            }
+            EventKind::PublishConfirmed { node, worker, .. } => {
+                self.node(node).workers.remove(&worker);
+            }
             EventKind::CallReturned { node, worker, waited, .. } => {
                 let n = self.node(node);
                 n.workers.remove(&worker);
@@ -175,12 +184,12 @@ impl Scene {
             }
             EventKind::Dequeued { queue, message, .. } => {
                 let q = self.queues.entry(queue).or_default();
-                q.ready.retain(|m| *m != message);
+                remove_one(&mut q.ready, message);
                 q.unacked.push(message);
             }
             EventKind::Acked { queue, message, .. } => {
                 let q = self.queues.entry(queue).or_default();
-                q.unacked.retain(|m| *m != message);
+                remove_one(&mut q.unacked, message);
                 q.acked += 1;
             }
             EventKind::Appended { topic, partition, key, .. } => {
@@ -209,7 +218,14 @@ impl Scene {
             | EventKind::Partitioned { .. }
             | EventKind::Healed { .. }
             | EventKind::LinkLatencyChanged { .. }
-            | EventKind::ProcessingChanged { .. } => {}
+            | EventKind::ProcessingChanged { .. }
+            // The Requeued or DeadLettered event that follows moves the message.
+            | EventKind::Nacked { .. }
+            | EventKind::DuplicateSkipped { .. }
+            // A failed publish's job ends with JobDone; the relay is not drawn.
+            | EventKind::PublishFailed { .. }
+            | EventKind::OutboxStored { .. }
+            | EventKind::OutboxRelayed { .. } => {}
         }
     }
 
@@ -244,6 +260,14 @@ impl Scene {
             Activity::Blocked { since, callee } => Some((since, callee)),
             Activity::Working { .. } => None,
         })
+    }
+}
+
+/// Removes the oldest copy of `message`: a queue can hold a message twice, when its
+/// publisher sent it again under the same id.
+fn remove_one(list: &mut Vec<MsgId>, message: MsgId) {
+    if let Some(at) = list.iter().position(|m| *m == message) {
+        list.remove(at);
     }
 }
 
@@ -316,5 +340,84 @@ mod tests {
         assert!(scene.wire.is_empty());
         let retried = sim.trace().since(0).any(|e| matches!(e.kind, EventKind::CallBackoff { .. }));
         assert!(retried, "the run had retries for the scene to follow");
+    }
+
+    #[test]
+    fn the_scene_agrees_with_the_run_through_nacks_fan_out_and_each_publish_mode() {
+        use callflow_sim::scenario::{ExchangeSpec, NodeSpec, PublishMode, QueueSpec, Step};
+        let modes = [
+            PublishMode::FireAndForget,
+            PublishMode::AwaitConfirm { timeout_ms: 150.0 },
+            PublishMode::Outbox { retry_ms: 150.0 },
+        ];
+        for mode in modes {
+            // B publishes through an exchange to C's queue and to a second queue that C
+            // competes for alone, through the mode under test; C is an idempotent consumer.
+            let mut scenario = figures::hybrid();
+            for n in &mut scenario.nodes {
+                match n {
+                    NodeSpec::Service(svc) if svc.id == "b" => {
+                        svc.on_request = vec![
+                            Step::Work,
+                            Step::Publish {
+                                broker: "broker".into(),
+                                queue: String::new(),
+                                exchange: Some("all".into()),
+                                mode,
+                            },
+                        ];
+                    }
+                    NodeSpec::Service(svc) if svc.id == "c" => svc.idempotent_consumer = true,
+                    NodeSpec::Broker(b) => {
+                        b.queues.push(QueueSpec {
+                            name: "more".into(),
+                            consumers: vec!["c".into()],
+                            prefetch: 2,
+                            max_length: Some(1),
+                            ..QueueSpec::default()
+                        });
+                        b.exchanges = vec![ExchangeSpec {
+                            name: "all".into(),
+                            queues: vec!["events".into(), "more".into()],
+                        }];
+                    }
+                    _ => {}
+                }
+            }
+            let model = scenario.validate().unwrap();
+            let (a, b, broker, c) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
+            let mut sim = Sim::from_model(model.clone(), 10_000);
+            let mut scene = Scene::new(&model);
+            let mut seen = 0;
+            let faults = [
+                Disruption::Crash(broker),
+                Disruption::Recover(broker),
+                Disruption::Crash(c),
+                Disruption::Crash(b),
+                Disruption::Recover(c),
+                Disruption::Recover(b),
+            ];
+            for d in faults {
+                for _ in 0..2 {
+                    sim.trigger(a).unwrap();
+                    follow(&sim, &mut scene, &mut seen);
+                    for _ in 0..9 {
+                        sim.step();
+                        follow(&sim, &mut scene, &mut seen);
+                    }
+                }
+                sim.disrupt(d).unwrap();
+                follow(&sim, &mut scene, &mut seen);
+            }
+            while sim.step().is_some() {
+                follow(&sim, &mut scene, &mut seen);
+            }
+            assert!(scene.wire.is_empty());
+            let fanned = sim
+                .trace()
+                .since(0)
+                .any(|e| matches!(e.kind, EventKind::Enqueued { queue, .. } if queue.index == 1));
+            assert!(fanned, "{mode:?}: the exchange gave the second queue its copies");
+        }
     }
 }

@@ -8,13 +8,13 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
-use crate::broker::BrokerState;
+use crate::broker::{BrokerState, Publish};
 use crate::error::{Error, Problem};
 use crate::log::LogState;
 use crate::rng::Rng;
 use crate::scenario::{
     AckMode, Disruption, Gap, Latency, LatencySpec, LinkId, Log, Model, NodeId, QueueId, Role,
-    Scenario, Service, TopicId, MAX_SLOW_PERCENT,
+    Route, Scenario, Service, TopicId, MAX_SLOW_PERCENT,
 };
 use crate::service::{Job, Origin, ServiceState};
 use crate::time::{SimDuration, SimTime};
@@ -67,9 +67,16 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Asks for an envelope to be sent and returns its id.
     pub fn send(&mut self, from: NodeId, to: NodeId, link: LinkId, payload: Payload) -> MsgId {
+        let id = self.new_id();
+        self.out.push(Command::Send { id, from, to, link, payload });
+        id
+    }
+
+    /// A new id, for an envelope or for a message that names its own: both come from one
+    /// count, so they never meet.
+    pub fn new_id(&mut self) -> MsgId {
         let id = MsgId(*self.next_msg);
         *self.next_msg += 1;
-        self.out.push(Command::Send { id, from, to, link, payload });
         id
     }
 
@@ -305,7 +312,7 @@ impl Sim {
         Ok(())
     }
 
-    /// The queues whose consumer is `node`.
+    /// The queues `node` consumes, by broker.
     fn consumed_by(&self, node: NodeId) -> Vec<(NodeId, Vec<QueueId>)> {
         self.model
             .nodes
@@ -317,7 +324,7 @@ impl Sim {
                         .queues
                         .iter()
                         .enumerate()
-                        .filter(|(_, q)| q.consumer == node)
+                        .filter(|(_, q)| q.consumers.iter().any(|c| c.node == node))
                         .map(|(k, _)| QueueId { broker: NodeId(i as u16), index: k as u16 })
                         .collect();
                     (!qs.is_empty()).then_some((NodeId(i as u16), qs))
@@ -381,7 +388,7 @@ impl Sim {
                 }
                 // The broker sees its consumer's channel close and takes back what it held.
                 for (broker, queues) in self.consumed_by(n) {
-                    self.with_broker(broker, |b, spec, cx| b.consumer_down(&queues, spec, cx));
+                    self.with_broker(broker, |b, spec, cx| b.consumer_down(n, &queues, spec, cx));
                 }
                 // Its partitions go to the members still up.
                 for log in self.groups_of(n) {
@@ -411,11 +418,10 @@ impl Sim {
         self.trace.push(self.now, EventKind::Recovered { node: n });
         match self.nodes[n.0 as usize] {
             NodeState::Service(_) => {
+                // Its outbox survived: the relay goes on.
+                self.with_service(n, |s, _, cx| s.recover(cx));
                 for (broker, queues) in self.consumed_by(n) {
-                    let deliver = !self.down[broker.0 as usize];
-                    self.with_broker(broker, |b, spec, cx| {
-                        b.consumer_up(&queues, deliver, spec, cx)
-                    });
+                    self.with_broker(broker, |b, spec, cx| b.consumer_up(n, &queues, spec, cx));
                 }
                 for log in self.groups_of(n) {
                     self.rebalance(log);
@@ -686,16 +692,27 @@ impl Sim {
                 true
             }
             Payload::Publish { queue } => {
-                self.with_broker(env.to, |b, spec, cx| {
-                    b.publish(id, env.from, env.link, queue, spec, cx)
-                });
+                let to = Route::Queue(queue);
+                let p = Publish { id, message: id, from: env.from, link: env.link, to };
+                self.with_broker(env.to, |b, spec, cx| b.publish(p, spec, cx));
+                true
+            }
+            Payload::PublishTo { route, message } => {
+                let p = Publish { id, message, from: env.from, link: env.link, to: route };
+                self.with_broker(env.to, |b, spec, cx| b.publish(p, spec, cx));
                 true
             }
             Payload::Ack { queue, tag, .. } => {
                 self.with_broker(env.to, |b, spec, cx| b.ack(queue, tag, spec, cx)).unwrap_or(false)
             }
-            // The confirm is the end of the publish; nobody waits for it.
-            Payload::Confirm { .. } => true,
+            Payload::Nack { queue, tag, .. } => self
+                .with_broker(env.to, |b, spec, cx| b.nack(queue, tag, spec, cx))
+                .unwrap_or(false),
+            // A confirm that nobody waits for (fire and forget) is the end of the publish.
+            Payload::Confirm { publish, ok } => {
+                self.with_service(env.to, |s, spec, cx| s.confirm(publish, ok, spec, cx));
+                true
+            }
             Payload::Produce { topic, key } => {
                 self.with_log(env.to, |l, spec, cx| l.produce(&env, topic, key, spec, cx));
                 true

@@ -44,6 +44,9 @@ pub enum Problem {
     NoLinkAtAll(String, String),
     OutOfRange(u32, u32),
     TooMany(usize),
+    /// The field and the one named here say the same thing in two ways: give one.
+    Conflicts(String),
+    UnknownExchange(String),
 }
 
 impl Error {
@@ -70,6 +73,9 @@ impl fmt::Display for Error {
             Problem::UnknownNode(name) => write!(f, "no node is called {name:?}"),
             Problem::UnknownQueue(name) => write!(f, "the broker has no queue called {name:?}"),
             Problem::UnknownTopic(name) => write!(f, "the log has no topic called {name:?}"),
+            Problem::UnknownExchange(name) => {
+                write!(f, "the broker has no exchange called {name:?}")
+            }
             Problem::UnknownLink(i) => write!(f, "there is no link number {i}"),
             Problem::NotAService(name) => write!(f, "{name:?} is not another service"),
             Problem::NotABroker(name) => write!(f, "{name:?} is not a broker"),
@@ -91,6 +97,9 @@ impl fmt::Display for Error {
             }
             Problem::OutOfRange(lo, hi) => write!(f, "must be between {lo} and {hi}"),
             Problem::TooMany(n) => write!(f, "at most {n} are allowed"),
+            Problem::Conflicts(other) => {
+                write!(f, "cannot be given together with {other:?}: give one of the two")
+            }
         }
     }
 }

@@ -15,7 +15,8 @@
 
 use crate::scenario::{
     Arrivals, BrokerSpec, ClientSpec, LatencySpec, LinkSpec, LogSpec, NodeSpec, Partitioner,
-    Protocol, QueueSpec, Scenario, ServiceSpec, Step, SubscriptionSpec, TopicSpec, WorkloadSpec,
+    Protocol, PublishMode, QueueSpec, Scenario, ServiceSpec, Step, SubscriptionSpec, TopicSpec,
+    WorkloadSpec,
 };
 
 /// The seed every figure starts with.
@@ -107,6 +108,7 @@ pub fn queue(per_s: f64, service_ms: f64, workers: u32, jobs: u64) -> Scenario {
             on_message: vec![],
             client: ClientSpec::default(),
             subscribe: vec![],
+            idempotent_consumer: false,
         })],
         links: vec![],
         workloads: vec![WorkloadSpec {
@@ -136,6 +138,7 @@ fn service(
         on_message,
         client: ClientSpec::default(),
         subscribe: vec![],
+        idempotent_consumer: false,
     })
 }
 
@@ -149,6 +152,7 @@ fn queue_broker(queue: &str, consumer: &str) -> NodeSpec {
             prefetch: 1,
             ..QueueSpec::default()
         }],
+        exchanges: vec![],
     })
 }
 
@@ -157,7 +161,12 @@ fn call(service: &str) -> Step {
 }
 
 fn publish(queue: &str) -> Step {
-    Step::Publish { broker: "broker".into(), queue: queue.into() }
+    Step::Publish {
+        broker: "broker".into(),
+        queue: queue.into(),
+        exchange: None,
+        mode: PublishMode::FireAndForget,
+    }
 }
 
 fn link(a: &str, b: &str, protocol: Protocol, latency_ms: f64) -> LinkSpec {

@@ -6,9 +6,11 @@
 //! - [`scenario`]: the input as plain data, and its validation into a [`Model`];
 //! - [`engine`]: the clock, the agenda and the wire; [`Sim`] is the run;
 //! - [`service`] (crate-private): workers running jobs, and the HTTP rules (a call blocks its
-//!   worker until the response);
-//! - [`broker`] (crate-private): AMQP-style queues: publish, confirm, deliver, ack, and taking
-//!   back unacked deliveries when a consumer or the broker crashes;
+//!   worker until the response); the three ways to publish (fire and forget, await the
+//!   confirm, through a durable outbox and its relay); the idempotent consumer's store;
+//! - [`broker`] (crate-private): AMQP-style queues and fan-out exchanges: publish, confirm,
+//!   deliver to one consumer or competing ones, ack and nack, and taking back unacked
+//!   deliveries when a consumer or the broker crashes;
 //! - [`log`] (crate-private): a Kafka-style partitioned log: keyed records, partitions read in
 //!   order by one member of the consumer group each, commits, rebalancing when members come
 //!   and go;
@@ -39,7 +41,9 @@ pub mod trace;
 
 pub use engine::{Envelope, Sim};
 pub use error::{Error, Problem};
-pub use scenario::{LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Scenario, TopicId};
+pub use scenario::{
+    ExchangeId, LatencySpec, LinkId, Model, NodeId, Protocol, QueueId, Route, Scenario, TopicId,
+};
 pub use time::{SimDuration, SimTime};
 pub use trace::{Event, EventKind, JobId, MsgId, Payload, Trace};
 

@@ -116,6 +116,11 @@ pub struct ServiceSpec {
     /// How the service's HTTP client calls others. The default waits for ever, once.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Remember the id of every message whose job ended well, and ack a delivery of a message
+    /// already processed without running its steps. The id is stored when the job ends, in
+    /// the same transaction as its work, just before the ack.
+    #[serde(default)]
+    pub idempotent_consumer: bool,
     /// Subscriptions the service opens when the run starts, as a GraphQL client does: each a
     /// long-lived connection over which the server pushes an event whenever one of its steps
     /// `notify`s the topic. The pushes are jobs with the `on_message` steps.
@@ -159,8 +164,18 @@ pub enum Step {
     Work,
     /// Send an HTTP request and hold the worker, blocked, until the response arrives.
     Call { service: String },
-    /// Hand a message to a broker queue and carry on at once.
-    Publish { broker: String, queue: String },
+    /// Hand a message to a broker, for one of its queues or one of its exchanges (give one of
+    /// the two fields), and carry on at once.
+    Publish {
+        broker: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        queue: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exchange: Option<String>,
+        /// How the publisher learns that the broker has the message, if it does.
+        #[serde(default, skip_serializing_if = "PublishMode::is_fire_and_forget")]
+        mode: PublishMode,
+    },
     /// Push an event to every current subscriber of this service's `topic` and carry on at
     /// once: the server does not wait for the subscribers.
     Notify { topic: String },
@@ -169,19 +184,61 @@ pub enum Step {
     Produce { log: String, topic: String, keys: u32 },
 }
 
+/// What a publisher does to be sure the broker has its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// Send and carry on: the publisher never learns whether the broker stored the message.
+    /// A publish that reaches a broker that is down is lost, and nobody is told.
+    #[default]
+    FireAndForget,
+    /// Hold the worker until the broker's confirm. A negative confirm, or none within
+    /// `timeout_ms`, fails the job: a request's job then answers with an error, though the
+    /// work before the publish was done.
+    AwaitConfirm { timeout_ms: f64 },
+    /// Store the message in the service's durable outbox, in the same transaction as the
+    /// job's work, and carry on at once. The service's relay publishes outbox messages one at
+    /// a time, in order, each until the broker confirms it: after a negative confirm, or none
+    /// within `retry_ms`, it publishes the same message again, under the same id.
+    Outbox { retry_ms: f64 },
+}
+
+impl PublishMode {
+    pub fn is_fire_and_forget(&self) -> bool {
+        *self == PublishMode::FireAndForget
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BrokerSpec {
     pub id: String,
     pub label: String,
     pub queues: Vec<QueueSpec>,
+    /// Fan-out exchanges: a publish to one puts a copy of the message in each of its queues.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<ExchangeSpec>,
 }
 
-/// A named queue with the one consumer it delivers to.
+/// A fan-out exchange of a broker, bound to queues of the same broker by name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeSpec {
+    pub name: String,
+    pub queues: Vec<String>,
+}
+
+/// A named queue and the services it delivers to: one `consumer`, or several competing
+/// `consumers` (give one of the two fields), each message going to one of them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueSpec {
     pub name: String,
+    /// The one service that consumes the queue.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub consumer: String,
-    /// How many delivered but unacknowledged messages the consumer may hold.
+    /// Services that compete for the queue's messages: the broker hands each message to one
+    /// of them, taking turns among those that are up and have room under their prefetch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
+    /// How many delivered but unacknowledged messages each consumer may hold.
     pub prefetch: u32,
     /// At most this many messages wait in the queue; without it, any number.
     #[serde(default)]
@@ -346,6 +403,31 @@ pub struct NodeId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LinkId(pub u16);
 
+/// An exchange: its broker and its index among that broker's exchanges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExchangeId {
+    pub broker: NodeId,
+    pub index: u16,
+}
+
+/// Where a publish goes: one queue, or every queue an exchange is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Queue(QueueId),
+    Exchange(ExchangeId),
+}
+
+impl Route {
+    /// The broker that takes the publish.
+    pub fn broker(self) -> NodeId {
+        match self {
+            Route::Queue(q) => q.broker,
+            Route::Exchange(x) => x.broker,
+        }
+    }
+}
+
 /// A queue: its broker and its index among that broker's queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct QueueId {
@@ -426,6 +508,7 @@ pub struct Service {
     pub on_request: Vec<Action>,
     pub on_message: Vec<Action>,
     pub client: Client,
+    pub idempotent_consumer: bool,
     /// The topics this service's `notify` steps name, in order of first mention.
     pub topics: Vec<String>,
     pub subscribe: Vec<Subscription>,
@@ -463,8 +546,9 @@ pub enum Action {
         link: LinkId,
     },
     Publish {
-        queue: QueueId,
+        to: Route,
         link: LinkId,
+        mode: Publishing,
     },
     Produce {
         topic: TopicId,
@@ -477,9 +561,27 @@ pub enum Action {
     },
 }
 
+/// A checked [`PublishMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publishing {
+    FireAndForget,
+    /// Wait at most this long for the confirm.
+    AwaitConfirm(SimDuration),
+    /// Through the outbox; the relay tries again after this long without a confirm.
+    Outbox(SimDuration),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Broker {
     pub queues: Vec<Queue>,
+    pub exchanges: Vec<Exchange>,
+}
+
+/// A checked [`ExchangeSpec`]: the indices of its queues in the same broker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchange {
+    pub name: String,
+    pub queues: Vec<u16>,
 }
 
 /// A checked [`LogSpec`].
@@ -503,15 +605,22 @@ pub const MAX_PARTITIONS: u32 = 64;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queue {
     pub name: String,
-    pub consumer: NodeId,
-    /// The link the broker delivers over.
-    pub link: LinkId,
+    /// One or more, in the order given: the broker takes turns in this order.
+    pub consumers: Vec<Consumer>,
+    /// Per consumer.
     pub prefetch: u32,
     pub max_length: Option<u32>,
     pub overflow: Overflow,
     pub ack: AckMode,
     /// The index of the dead-letter queue in the same broker, and after how many deliveries.
     pub dead_letter: Option<(u16, u32)>,
+}
+
+/// A service that consumes a queue, and the link the broker delivers to it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Consumer {
+    pub node: NodeId,
+    pub link: LinkId,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -530,6 +639,7 @@ const MAX_WORKERS: u32 = 1024;
 const MAX_STEPS: usize = 64;
 const MAX_WORKLOADS: usize = 64;
 const MAX_FAULTS: usize = 1024;
+const MAX_EXCHANGES: usize = 64;
 
 impl Scenario {
     /// Checks the scenario and resolves its names; the first problem found is the error.
@@ -592,8 +702,10 @@ impl Scenario {
 
         // Queues next, so that publish steps can name them.
         let mut queues: Vec<Vec<Queue>> = vec![Vec::new(); self.nodes.len()];
+        let mut exchanges: Vec<Vec<Exchange>> = vec![Vec::new(); self.nodes.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             let NodeSpec::Broker(b) = n else { continue };
+            exchanges[i] = exchanges_of(b, &format!("nodes[{i}]"))?;
             for (q, spec) in b.queues.iter().enumerate() {
                 let f = format!("nodes[{i}].queues[{q}]");
                 if spec.name.trim().is_empty() {
@@ -605,12 +717,17 @@ impl Scenario {
                         Problem::Duplicate(spec.name.clone()),
                     ));
                 }
-                let consumer = node(format!("{f}.consumer"), &spec.consumer)?;
-                if !matches!(self.nodes[consumer.0 as usize], NodeSpec::Service(_)) {
-                    return Err(Error::new(
-                        format!("{f}.consumer"),
-                        Problem::NotAService(spec.consumer.clone()),
-                    ));
+                let mut consumers = Vec::new();
+                for (field, name) in consumer_names(spec, &f)? {
+                    let consumer = node(field.clone(), name)?;
+                    if !matches!(self.nodes[consumer.0 as usize], NodeSpec::Service(_)) {
+                        return Err(Error::new(field, Problem::NotAService(name.to_string())));
+                    }
+                    if consumers.iter().any(|c: &Consumer| c.node == consumer) {
+                        return Err(Error::new(field, Problem::Duplicate(name.to_string())));
+                    }
+                    let link = link_between(field, NodeId(i as u16), consumer, Protocol::Amqp)?;
+                    consumers.push(Consumer { node: consumer, link });
                 }
                 if spec.prefetch == 0 || spec.prefetch > MAX_WORKERS {
                     return Err(Error::new(
@@ -618,12 +735,6 @@ impl Scenario {
                         Problem::OutOfRange(1, MAX_WORKERS),
                     ));
                 }
-                let link = link_between(
-                    format!("{f}.consumer"),
-                    NodeId(i as u16),
-                    consumer,
-                    Protocol::Amqp,
-                )?;
                 if spec.max_length == Some(0) {
                     return Err(Error::new(
                         format!("{f}.max_length"),
@@ -651,8 +762,7 @@ impl Scenario {
                 };
                 queues[i].push(Queue {
                     name: spec.name.clone(),
-                    consumer,
-                    link,
+                    consumers,
                     prefetch: spec.prefetch,
                     max_length: spec.max_length,
                     overflow: spec.overflow,
@@ -707,16 +817,15 @@ impl Scenario {
             }
         }
 
-        let queue_names = queues_of(&self.nodes);
-        let topic_names = topics_of(&self.nodes);
-        let notified = notified_topics(&self.nodes);
+        let names = names_of(&self.nodes);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             let me = NodeId(i as u16);
             let role = match n {
-                NodeSpec::Broker(_) => {
-                    Role::Broker(Broker { queues: std::mem::take(&mut queues[i]) })
-                }
+                NodeSpec::Broker(_) => Role::Broker(Broker {
+                    queues: std::mem::take(&mut queues[i]),
+                    exchanges: std::mem::take(&mut exchanges[i]),
+                }),
                 NodeSpec::Log(_) => Role::Log(Log { topics: std::mem::take(&mut topics[i]) }),
                 NodeSpec::Service(s) => {
                     let f = format!("nodes[{i}]");
@@ -744,8 +853,7 @@ impl Scenario {
                             .enumerate()
                             .map(|(k, step)| {
                                 let sf = format!("{f}.{name}[{k}]");
-                                let names = (&queue_names[..], &topic_names[..], &notified[i][..]);
-                                self.resolve(step, me, &sf, &node, &link_between, names)
+                                self.resolve(step, me, &sf, &node, &link_between, &names)
                             })
                             .collect()
                     };
@@ -756,7 +864,8 @@ impl Scenario {
                         on_request: steps("on_request", &s.on_request)?,
                         on_message: steps("on_message", &s.on_message)?,
                         client: client(&s.client, &format!("{f}.client"))?,
-                        topics: notified[i].iter().map(|t| t.to_string()).collect(),
+                        idempotent_consumer: s.idempotent_consumer,
+                        topics: names[i].notified.iter().map(|t| t.to_string()).collect(),
                         subscribe: s
                             .subscribe
                             .iter()
@@ -775,7 +884,8 @@ impl Scenario {
                                         Problem::NotAService(sub.server.clone()),
                                     ));
                                 }
-                                let topic = notified[server.0 as usize]
+                                let topic = names[server.0 as usize]
+                                    .notified
                                     .iter()
                                     .position(|t| *t == sub.topic)
                                     .ok_or_else(|| {
@@ -911,7 +1021,7 @@ impl Scenario {
         field: &str,
         node: &dyn Fn(String, &str) -> Result<NodeId, Error>,
         link_between: &dyn Fn(String, NodeId, NodeId, Protocol) -> Result<LinkId, Error>,
-        (queue_names, topic_names, notified): (&[Vec<&str>], &[Vec<&str>], &[&str]),
+        names: &[Names],
     ) -> Result<Action, Error> {
         Ok(match step {
             Step::Work => Action::Work,
@@ -926,28 +1036,64 @@ impl Scenario {
                 let link = link_between(format!("{field}.service"), me, to, Protocol::Http)?;
                 Action::Call { service: to, link }
             }
-            Step::Publish { broker, queue } => {
+            Step::Publish { broker, queue, exchange, mode } => {
                 let b = node(format!("{field}.broker"), broker)?;
-                let Some(index) = queue_names[b.0 as usize].iter().position(|q| q == queue) else {
-                    return Err(Error::new(
-                        format!("{field}.queue"),
-                        Problem::UnknownQueue(queue.clone()),
-                    ));
+                let names = &names[b.0 as usize];
+                let to = match exchange {
+                    None => {
+                        let Some(index) = names.queues.iter().position(|q| q == queue) else {
+                            return Err(Error::new(
+                                format!("{field}.queue"),
+                                Problem::UnknownQueue(queue.clone()),
+                            ));
+                        };
+                        Route::Queue(QueueId { broker: b, index: index as u16 })
+                    }
+                    Some(_) if !queue.is_empty() => {
+                        return Err(Error::new(
+                            format!("{field}.exchange"),
+                            Problem::Conflicts("queue".into()),
+                        ));
+                    }
+                    Some(x) => {
+                        let Some(index) = names.exchanges.iter().position(|e| e == x) else {
+                            return Err(Error::new(
+                                format!("{field}.exchange"),
+                                Problem::UnknownExchange(x.clone()),
+                            ));
+                        };
+                        Route::Exchange(ExchangeId { broker: b, index: index as u16 })
+                    }
                 };
                 let link = link_between(format!("{field}.broker"), me, b, Protocol::Amqp)?;
-                Action::Publish { queue: QueueId { broker: b, index: index as u16 }, link }
+                let period = |ms: f64, name: &str| {
+                    SimDuration::from_millis_f64(ms).filter(|d| *d > SimDuration::ZERO).ok_or_else(
+                        || Error::new(format!("{field}.mode.{name}"), Problem::BadGap(ms)),
+                    )
+                };
+                let mode = match *mode {
+                    PublishMode::FireAndForget => Publishing::FireAndForget,
+                    PublishMode::AwaitConfirm { timeout_ms } => {
+                        Publishing::AwaitConfirm(period(timeout_ms, "timeout_ms")?)
+                    }
+                    PublishMode::Outbox { retry_ms } => {
+                        Publishing::Outbox(period(retry_ms, "retry_ms")?)
+                    }
+                };
+                Action::Publish { to, link, mode }
             }
             Step::Notify { topic } => {
                 if topic.trim().is_empty() {
                     return Err(Error::new(format!("{field}.topic"), Problem::Empty));
                 }
                 // Every notified topic is in the list: it was made from these very steps.
-                let index = notified.iter().position(|t| t == topic).unwrap_or(0);
+                let index =
+                    names[me.0 as usize].notified.iter().position(|t| t == topic).unwrap_or(0);
                 Action::Notify { topic: index as u16 }
             }
             Step::Produce { log, topic, keys } => {
                 let l = node(format!("{field}.log"), log)?;
-                let Some(index) = topic_names[l.0 as usize].iter().position(|t| t == topic) else {
+                let Some(index) = names[l.0 as usize].topics.iter().position(|t| t == topic) else {
                     return Err(Error::new(
                         format!("{field}.topic"),
                         Problem::UnknownTopic(topic.clone()),
@@ -994,47 +1140,98 @@ fn client(spec: &ClientSpec, f: &str) -> Result<Client, Error> {
     })
 }
 
-/// Each node's queue names, empty for services.
-fn queues_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
-    nodes
-        .iter()
-        .map(|n| match n {
-            NodeSpec::Broker(b) => b.queues.iter().map(|q| q.name.as_str()).collect(),
-            NodeSpec::Service(_) | NodeSpec::Log(_) => Vec::new(),
-        })
-        .collect()
-}
-
-/// Each service's notified topics, in order of first mention among its steps.
-fn notified_topics(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
-    nodes
-        .iter()
-        .map(|n| {
-            let mut topics: Vec<&str> = Vec::new();
-            if let NodeSpec::Service(s) = n {
-                let steps = s.on_trigger.iter().chain(&s.on_request).chain(&s.on_message);
-                for step in steps {
-                    if let Step::Notify { topic } = step {
-                        if !topics.contains(&topic.as_str()) {
-                            topics.push(topic);
-                        }
-                    }
-                }
+/// A queue's consumers by name, each with its field: `consumer` or `consumers[k]`, one of
+/// the two and not both.
+fn consumer_names<'s>(spec: &'s QueueSpec, f: &str) -> Result<Vec<(String, &'s str)>, Error> {
+    match (spec.consumer.is_empty(), spec.consumers.is_empty()) {
+        (false, true) => Ok(vec![(format!("{f}.consumer"), spec.consumer.as_str())]),
+        (true, false) => {
+            if spec.consumers.len() > MAX_NODES {
+                return Err(Error::new(format!("{f}.consumers"), Problem::TooMany(MAX_NODES)));
             }
-            topics
+            let each = spec.consumers.iter().enumerate();
+            Ok(each.map(|(k, c)| (format!("{f}.consumers[{k}]"), c.as_str())).collect())
+        }
+        (true, true) => Err(Error::new(format!("{f}.consumer"), Problem::Empty)),
+        (false, false) => {
+            Err(Error::new(format!("{f}.consumers"), Problem::Conflicts("consumer".into())))
+        }
+    }
+}
+
+/// The names a step can refer to at each node: a broker's queues and exchanges, a log's
+/// topics, and the topics a service's `notify` steps name (in order of first mention).
+#[derive(Default)]
+struct Names<'s> {
+    queues: Vec<&'s str>,
+    exchanges: Vec<&'s str>,
+    topics: Vec<&'s str>,
+    notified: Vec<&'s str>,
+}
+
+/// The topics a service's `notify` steps name, in order of first mention.
+fn notified_by(s: &ServiceSpec) -> Vec<&str> {
+    let mut topics: Vec<&str> = Vec::new();
+    for step in s.on_trigger.iter().chain(&s.on_request).chain(&s.on_message) {
+        if let Step::Notify { topic } = step {
+            if !topics.contains(&topic.as_str()) {
+                topics.push(topic);
+            }
+        }
+    }
+    topics
+}
+
+fn names_of(nodes: &[NodeSpec]) -> Vec<Names<'_>> {
+    nodes
+        .iter()
+        .map(|n| match n {
+            NodeSpec::Broker(b) => Names {
+                queues: b.queues.iter().map(|q| q.name.as_str()).collect(),
+                exchanges: b.exchanges.iter().map(|x| x.name.as_str()).collect(),
+                ..Names::default()
+            },
+            NodeSpec::Log(l) => Names {
+                topics: l.topics.iter().map(|t| t.name.as_str()).collect(),
+                ..Names::default()
+            },
+            NodeSpec::Service(s) => Names { notified: notified_by(s), ..Names::default() },
         })
         .collect()
 }
 
-/// Each node's topic names, empty for all but logs.
-fn topics_of(nodes: &[NodeSpec]) -> Vec<Vec<&str>> {
-    nodes
-        .iter()
-        .map(|n| match n {
-            NodeSpec::Log(l) => l.topics.iter().map(|t| t.name.as_str()).collect(),
-            NodeSpec::Service(_) | NodeSpec::Broker(_) => Vec::new(),
-        })
-        .collect()
+/// A broker's exchanges, checked: named once each, bound to at least one of its queues, each
+/// queue once. `f` is the broker's field.
+fn exchanges_of(b: &BrokerSpec, f: &str) -> Result<Vec<Exchange>, Error> {
+    if b.exchanges.len() > MAX_EXCHANGES {
+        return Err(Error::new(format!("{f}.exchanges"), Problem::TooMany(MAX_EXCHANGES)));
+    }
+    let mut out: Vec<Exchange> = Vec::with_capacity(b.exchanges.len());
+    for (x, spec) in b.exchanges.iter().enumerate() {
+        let f = format!("{f}.exchanges[{x}]");
+        if spec.name.trim().is_empty() {
+            return Err(Error::new(format!("{f}.name"), Problem::Empty));
+        }
+        if out.iter().any(|o| o.name == spec.name) {
+            return Err(Error::new(format!("{f}.name"), Problem::Duplicate(spec.name.clone())));
+        }
+        if spec.queues.is_empty() {
+            return Err(Error::new(format!("{f}.queues"), Problem::Empty));
+        }
+        let mut queues: Vec<u16> = Vec::with_capacity(spec.queues.len());
+        for (k, name) in spec.queues.iter().enumerate() {
+            let field = format!("{f}.queues[{k}]");
+            let Some(index) = b.queues.iter().position(|q| q.name == *name) else {
+                return Err(Error::new(field, Problem::UnknownQueue(name.clone())));
+            };
+            if queues.contains(&(index as u16)) {
+                return Err(Error::new(field, Problem::Duplicate(name.clone())));
+            }
+            queues.push(index as u16);
+        }
+        out.push(Exchange { name: spec.name.clone(), queues });
+    }
+    Ok(out)
 }
 
 impl NodeSpec {
@@ -1077,6 +1274,14 @@ impl Model {
             };
             (0..count).map(move |q| QueueId { broker: NodeId(i as u16), index: q as u16 })
         })
+    }
+
+    /// The exchange's definition, if `id` names one.
+    pub fn exchange(&self, id: ExchangeId) -> Option<&Exchange> {
+        match &self.nodes.get(id.broker.0 as usize)?.role {
+            Role::Broker(b) => b.exchanges.get(id.index as usize),
+            Role::Service(_) | Role::Log(_) => None,
+        }
     }
 
     /// The queue's definition, if `id` names one.

@@ -1,8 +1,8 @@
 //! A service: a pool of workers that run jobs step by step, and the HTTP rules they follow.
 //!
 //! A job is a reader's trigger or a workload's arrival, an incoming HTTP request, or a message
-//! the broker delivers. A free worker takes it at once; otherwise it waits in the inbox, first come first served. The
-//! worker runs the job's steps in order:
+//! the broker delivers. A free worker takes it at once; otherwise it waits in the inbox, first
+//! come first served. The worker runs the job's steps in order:
 //! - `work` holds the worker for the service's processing time;
 //! - `call` sends an HTTP request and holds the worker, blocked, until the response to that very
 //!   request arrives: however long it takes, the worker can do nothing else. With a timeout in
@@ -10,22 +10,51 @@
 //!   backoff (doubling, with jitter) and sends the request again, as many times as the policy
 //!   allows; a response to an attempt it gave up on arrives late and is discarded. Once every
 //!   attempt has failed, the job stops there: a request's job answers with an error;
-//! - `publish` hands a message to the broker and goes on at once: the broker's confirm comes
-//!   back later and nobody waits for it.
-//! - `produce` appends a record to a log's topic and goes on at once, like `publish`.
+//! - `publish` hands a message to the broker, in one of three ways. Fire and forget (the
+//!   default) goes on at once: the broker's confirm comes back later and nobody waits for
+//!   it, so a publish lost on the way is lost for good and nobody hears of it. Await confirm
+//!   holds the worker until the confirm; a negative one, or none in time, fails the job, after
+//!   the work before it was done. Outbox stages the message and goes on at once: when the job
+//!   ends well the message is stored in the service's durable outbox, in the same transaction
+//!   as its work (a job that fails or crashes stores nothing), and the service's relay
+//!   publishes outbox messages one at a time, under their own ids, each again and again
+//!   after its retry period until the broker confirms it. The outbox survives a crash; the
+//!   relay starts again on recovery.
+//! - `produce` appends a record to a log's topic and goes on at once, like a fire-and-forget
+//!   `publish`; `notify` pushes an event to every current subscriber of one of the service's
+//!   topics and goes on at once.
 //!
-//! After the last step, a request job sends its response, a delivery job its ack and a record
-//! job its commit; then the
-//! worker takes the next job from the inbox.
+//! After the last step, a request job sends its response, a delivery job its ack (a delivery
+//! job that failed sends a nack instead, so that the broker delivers the message again) and a
+//! record job its commit. Then the worker takes the next job from the inbox.
+//!
+//! An idempotent consumer keeps a durable store of the ids of the messages it has processed.
+//! The id is written when the delivery's job ends well, in the same transaction as the job's
+//! work, and before the ack leaves. A worker that takes a delivery whose id is in the store
+//! acks it at once, without running its steps (`DuplicateSkipped`). So a crash before the job
+//! ends leaves no record, and the redelivery does the work, as it should: the first try's work
+//! was rolled back with it. A crash after the record, or an ack lost on its way, leaves the
+//! record, and the redelivery is skipped.
 //!
 //! The state here changes only through the handlers below, which get the input and return
 //! [`Command`]s; the engine applies them, drawing latencies and keeping the clock.
+//!
+//! # Limitations
+//! The outbox relay publishes as soon as it has something to publish, not on a poll: there is
+//! no delay between a commit and its first publish. A confirm lost on its way back makes the
+//! relay publish a message the broker already has: the queue then holds it twice, under the
+//! same id, which an idempotent consumer skips the second time. The store of an idempotent
+//! consumer is its own: competing consumers do not share one, so a message redelivered to
+//! another consumer runs again there. Two deliveries of one message that run at the same time,
+//! on two workers, both run: the store is read when a job starts and written when it ends,
+//! with no lock in between. A job's calls and publishes are not part of its transaction: a
+//! crash after them and before the record does not undo them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::engine::{Command, Ctx};
-use crate::scenario::{Action, LinkId, NodeId, QueueId, Service, TopicId};
-use crate::time::SimTime;
+use crate::scenario::{Action, LinkId, NodeId, Publishing, QueueId, Route, Service, TopicId};
+use crate::time::{SimDuration, SimTime};
 use crate::trace::{EventKind, JobId, MsgId, Payload};
 
 /// Where a job came from, and so what is owed when it is done.
@@ -80,6 +109,35 @@ struct Blocked {
     attempt: u32,
     /// The call's first request: its idempotency key.
     first: MsgId,
+    /// Not a call: the worker waits for the broker's confirm of the publish `request`.
+    confirm: bool,
+}
+
+/// A message for the broker, stored in the outbox: the relay publishes it until confirmed.
+#[derive(Clone, Copy, Debug)]
+struct OutboxEntry {
+    message: MsgId,
+    to: Route,
+    link: LinkId,
+    retry: SimDuration,
+    /// How many times the relay has published it.
+    attempts: u32,
+}
+
+/// A message a running job will store in the outbox if it ends well.
+#[derive(Clone, Copy, Debug)]
+struct Staged {
+    worker: usize,
+    to: Route,
+    link: LinkId,
+    retry: SimDuration,
+}
+
+/// The relay's publish waiting for its confirm, and whether the broker refused it already.
+#[derive(Clone, Copy, Debug)]
+struct Relaying {
+    publish: MsgId,
+    refused: bool,
 }
 
 /// What a service knows of an idempotency key.
@@ -100,6 +158,14 @@ pub(crate) struct ServiceState {
     keys: BTreeMap<MsgId, KeyState>,
     /// Open subscriptions to this service's topics: (topic, subscriber, link), oldest first.
     subscribers: Vec<(u16, NodeId, LinkId)>,
+    /// An idempotent consumer's store: the messages whose job ended well, kept across crashes.
+    processed: BTreeSet<MsgId>,
+    /// Outbox messages of running jobs, not yet committed: a crash or a failure drops them.
+    staged: Vec<Staged>,
+    /// The durable outbox, oldest first, kept across crashes.
+    outbox: VecDeque<OutboxEntry>,
+    /// The relay's publish in flight, if any; a crash forgets it.
+    relay: Option<Relaying>,
 }
 
 impl ServiceState {
@@ -111,6 +177,10 @@ impl ServiceState {
             epoch: 0,
             keys: BTreeMap::new(),
             subscribers: Vec::new(),
+            processed: BTreeSet::new(),
+            staged: Vec::new(),
+            outbox: VecDeque::new(),
+            relay: None,
         }
     }
 
@@ -159,7 +229,15 @@ impl ServiceState {
         }
         lost.extend(self.inbox.drain(..).map(|j| j.id));
         self.epoch += 1;
+        // Uncommitted outbox messages roll back with their jobs; the outbox itself stays.
+        self.staged.clear();
+        self.relay = None;
         lost
+    }
+
+    /// The service is back: its relay publishes what is left in the outbox.
+    pub fn recover(&mut self, cx: &mut Ctx) {
+        self.relay_next(cx);
     }
 
     /// A new job: a free worker takes it, or it waits in the inbox. A request whose key the
@@ -234,8 +312,24 @@ impl ServiceState {
     }
 
     /// The timeout of `request` is up: if its worker still waits for it, the attempt failed.
+    /// If it is a publish whose confirm a worker or the relay still waits for, the publish
+    /// failed.
     pub fn timeout(&mut self, request: MsgId, spec: &Service, cx: &mut Ctx) {
+        if self.relay_timeout(request, cx) {
+            return;
+        }
         let Some((worker, job, step, blocked)) = self.blocked_on(request) else { return };
+        if blocked.confirm {
+            cx.note(EventKind::PublishFailed {
+                node: self.node,
+                job: Some(job.id),
+                publish: request,
+                message: request,
+                timed_out: true,
+            });
+            self.finish(worker, job, false, spec, cx);
+            return;
+        }
         cx.note(EventKind::CallTimedOut {
             node: self.node,
             worker: worker as u32,
@@ -267,7 +361,7 @@ impl ServiceState {
                 worker: w,
                 job: job.id,
                 attempt: blocked.attempt + 1,
-                base: crate::time::SimDuration::from_micros(doubled),
+                base: SimDuration::from_micros(doubled),
                 jitter_per_mille: spec.client.jitter_per_mille,
             });
             return;
@@ -316,7 +410,8 @@ impl ServiceState {
         let first_id = first.unwrap_or_else(|| cx.next_id());
         let key = spec.client.idempotency_key.then_some(first_id);
         let request = cx.send(me, service, link, Payload::HttpRequest { attempt, key });
-        let blocked = Blocked { request: Some(request), since, attempt, first: first_id };
+        let blocked =
+            Blocked { request: Some(request), since, attempt, first: first_id, confirm: false };
         self.slots[worker] = Slot::Busy { job, step, blocked: Some(blocked) };
         cx.note(EventKind::CallBlocked { node: me, worker: worker as u32, job: job.id, request });
         if let Some(after) = spec.client.timeout {
@@ -333,7 +428,16 @@ impl ServiceState {
     }
 
     fn start(&mut self, worker: usize, job: Job, spec: &Service, cx: &mut Ctx) {
-        cx.note(EventKind::JobStarted { node: self.node, worker: worker as u32, job: job.id });
+        let me = self.node;
+        let w = worker as u32;
+        cx.note(EventKind::JobStarted { node: me, worker: w, job: job.id });
+        if let Origin::Delivery { message, .. } = job.origin {
+            if spec.idempotent_consumer && self.processed.contains(&message) {
+                cx.note(EventKind::DuplicateSkipped { node: me, worker: w, job: job.id, message });
+                self.finish(worker, job, true, spec, cx);
+                return;
+            }
+        }
         self.run(worker, job, 0, spec, cx);
     }
 
@@ -354,8 +458,8 @@ impl ServiceState {
                     self.call(worker, job, step, cx.now, 1, None, spec, cx);
                     return;
                 }
-                Action::Publish { queue, link } => {
-                    cx.send(me, queue.broker, link, Payload::Publish { queue });
+                Action::Publish { to, link, mode: Publishing::FireAndForget } => {
+                    cx.send(me, to.broker(), link, publish(to, cx));
                     step += 1;
                 }
                 Action::Notify { topic } => {
@@ -374,16 +478,48 @@ impl ServiceState {
                     cx.send(me, topic.log, link, Payload::Produce { topic, key });
                     step += 1;
                 }
+                Action::Publish { to, link, mode: Publishing::Outbox(retry) } => {
+                    self.staged.push(Staged { worker, to, link, retry });
+                    step += 1;
+                }
+                Action::Publish { to, link, mode: Publishing::AwaitConfirm(after) } => {
+                    let publish = cx.send(me, to.broker(), link, publish(to, cx));
+                    let blocked = Blocked {
+                        request: Some(publish),
+                        since: cx.now,
+                        attempt: 1,
+                        first: publish,
+                        confirm: true,
+                    };
+                    self.slots[worker] = Slot::Busy { job, step, blocked: Some(blocked) };
+                    cx.note(EventKind::ConfirmAwaited {
+                        node: me,
+                        worker: w,
+                        job: job.id,
+                        publish,
+                    });
+                    cx.order(Command::Timeout { node: me, request: publish, after });
+                    return;
+                }
             }
         }
 
         self.finish(worker, job, true, spec, cx);
     }
 
-    /// The job ends, well or not: pay what it owes, then take the next one.
+    /// The job ends, well or not: commit its outbox messages with its work, or roll them
+    /// back; pay what it owes; then take the next one.
     fn finish(&mut self, worker: usize, job: Job, ok: bool, spec: &Service, cx: &mut Ctx) {
         let me = self.node;
         let w = worker as u32;
+        let (mine, others): (Vec<Staged>, Vec<Staged>) =
+            self.staged.drain(..).partition(|s| s.worker == worker);
+        self.staged = others;
+        for Staged { to, link, retry, .. } in mine.into_iter().filter(|_| ok) {
+            let message = cx.new_id();
+            self.outbox.push_back(OutboxEntry { message, to, link, retry, attempts: 0 });
+            cx.note(EventKind::OutboxStored { node: me, job: job.id, message });
+        }
         match job.origin {
             Origin::Trigger | Origin::Push => {}
             Origin::Request { msg, from, link, key } => {
@@ -392,20 +528,128 @@ impl ServiceState {
                 }
                 cx.send(me, from, link, Payload::HttpResponse { request: msg, ok });
             }
-            // FIXME: a delivery whose job failed is acked all the same, as if handled: there is
-            // no nack, so such a message is neither delivered again nor dead-lettered.
-            Origin::Delivery { acked: true, .. } => {}
-            Origin::Delivery { broker, link, queue, message, tag, acked: false } => {
-                cx.send(me, broker, link, Payload::Ack { queue, message, tag });
+            Origin::Delivery { broker, link, queue, message, tag, acked } => {
+                // The record of the message commits with the job's work, before the ack.
+                if ok && spec.idempotent_consumer {
+                    self.processed.insert(message);
+                }
+                if !acked {
+                    let answer = if ok {
+                        Payload::Ack { queue, message, tag }
+                    } else {
+                        Payload::Nack { queue, message, tag }
+                    };
+                    cx.send(me, broker, link, answer);
+                }
             }
             Origin::Record { log, link, topic, partition, offset } => {
                 cx.send(me, log, link, Payload::Commit { topic, partition, offset });
             }
         }
         cx.note(EventKind::JobDone { node: me, worker: w, job: job.id, failed: !ok });
+        self.relay_next(cx);
         self.slots[worker] = Slot::Idle;
         if let Some(next) = self.inbox.pop_front() {
             self.start(worker, next, spec, cx);
         }
+    }
+
+    /// The broker's confirm of `publish` arrived. It frees a worker that waits for it: to go
+    /// on if it is positive, to fail its job if not. Or it tells the relay. A confirm nobody
+    /// waits for (a fire-and-forget publish's, or one too late) changes nothing.
+    pub fn confirm(&mut self, publish: MsgId, ok: bool, spec: &Service, cx: &mut Ctx) {
+        let me = self.node;
+        let Some((worker, job, step, blocked)) = self.blocked_on(publish) else {
+            self.relay_confirm(publish, ok, cx);
+            return;
+        };
+        if ok {
+            cx.note(EventKind::PublishConfirmed {
+                node: me,
+                worker: worker as u32,
+                job: job.id,
+                publish,
+                waited: cx.now - blocked.since,
+            });
+            self.run(worker, job, step + 1, spec, cx);
+        } else {
+            let e = EventKind::PublishFailed {
+                node: me,
+                job: Some(job.id),
+                publish,
+                message: publish,
+                timed_out: false,
+            };
+            cx.note(e);
+            self.finish(worker, job, false, spec, cx);
+        }
+    }
+
+    /// The relay's publish `publish` was confirmed, or refused: a positive confirm takes its
+    /// message out of the outbox and the relay goes on with the next; after a refusal the
+    /// relay waits out its period before it publishes the message again.
+    fn relay_confirm(&mut self, publish: MsgId, ok: bool, cx: &mut Ctx) {
+        let Some(relaying) = self.relay.filter(|r| r.publish == publish) else { return };
+        let Some(&entry) = self.outbox.front() else { return };
+        let node = self.node;
+        if ok {
+            self.outbox.pop_front();
+            self.relay = None;
+            let (message, attempts) = (entry.message, entry.attempts);
+            cx.note(EventKind::OutboxRelayed { node, message, attempts });
+            self.relay_next(cx);
+        } else if !relaying.refused {
+            self.relay = Some(Relaying { refused: true, ..relaying });
+            let message = entry.message;
+            cx.note(EventKind::PublishFailed {
+                node,
+                job: None,
+                publish,
+                message,
+                timed_out: false,
+            });
+        }
+    }
+
+    /// The relay's wait for the confirm of `publish` is over: it publishes the message again.
+    /// `false` if `publish` is not the relay's.
+    fn relay_timeout(&mut self, publish: MsgId, cx: &mut Ctx) -> bool {
+        let Some(relaying) = self.relay.filter(|r| r.publish == publish) else { return false };
+        if let (false, Some(entry)) = (relaying.refused, self.outbox.front()) {
+            let (node, message) = (self.node, entry.message);
+            cx.note(EventKind::PublishFailed {
+                node,
+                job: None,
+                publish,
+                message,
+                timed_out: true,
+            });
+        }
+        self.relay = None;
+        self.relay_next(cx);
+        true
+    }
+
+    /// The relay publishes the oldest outbox message, under its own id, unless it already
+    /// waits for a confirm: one at a time, in order.
+    fn relay_next(&mut self, cx: &mut Ctx) {
+        if self.relay.is_some() {
+            return;
+        }
+        let Some(entry) = self.outbox.front_mut() else { return };
+        entry.attempts += 1;
+        let payload = Payload::PublishTo { route: entry.to, message: entry.message };
+        let publish = cx.send(self.node, entry.to.broker(), entry.link, payload);
+        cx.order(Command::Timeout { node: self.node, request: publish, after: entry.retry });
+        self.relay = Some(Relaying { publish, refused: false });
+    }
+}
+
+/// What a publish to `to` carries: a publish to a queue is its own message; one to an
+/// exchange names its message, the id the envelope is about to take.
+fn publish(to: Route, cx: &Ctx) -> Payload {
+    match to {
+        Route::Queue(queue) => Payload::Publish { queue },
+        Route::Exchange(_) => Payload::PublishTo { route: to, message: cx.next_id() },
     }
 }

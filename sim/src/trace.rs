@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::scenario::{LinkId, NodeId, QueueId, TopicId};
+use crate::scenario::{LinkId, NodeId, QueueId, Route, TopicId};
 use crate::time::{SimDuration, SimTime};
 
 /// One message on the wire (a request, a response, a publish, a delivery, ...). Every envelope
@@ -59,6 +59,13 @@ pub enum Payload {
     Subscribe { topic: u16 },
     /// The server pushes an event of the topic to a subscriber, unasked.
     Push { topic: u16 },
+    /// The consumer's job for the delivery `tag` failed: the broker should take the message
+    /// back, to deliver it again or to dead-letter it.
+    Nack { queue: QueueId, message: MsgId, tag: u64 },
+    /// A message handed to a broker for `route` (a queue, or an exchange that gives each of
+    /// its queues a copy), under its own id `message`, which a publisher keeps when it sends
+    /// the same message again.
+    PublishTo { route: Route, message: MsgId },
 }
 
 /// Why an envelope never reached its destination.
@@ -228,7 +235,8 @@ pub enum EventKind {
         job: JobId,
     },
     /// The broker took back a message it had delivered and that was not acked (its consumer
-    /// crashed, or the broker restarted); it waits at the front of the queue again.
+    /// crashed or nacked it, or the broker restarted); it waits at the front of the queue
+    /// again.
     Requeued {
         queue: QueueId,
         message: MsgId,
@@ -314,6 +322,61 @@ pub enum EventKind {
     },
     ProcessingChanged {
         node: NodeId,
+    },
+    /// The consumer's nack reached the broker: the job for delivery `tag` failed. A
+    /// `Requeued` or a `DeadLettered` event follows.
+    Nacked {
+        queue: QueueId,
+        message: MsgId,
+        tag: u64,
+    },
+    /// An idempotent consumer's worker took a delivery of a message whose job already ended
+    /// well there: it acks it without running its steps.
+    DuplicateSkipped {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        message: MsgId,
+    },
+    /// The worker published with `publish` and is blocked until the broker confirms it.
+    ConfirmAwaited {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        publish: MsgId,
+    },
+    /// The broker's positive confirm freed the worker after `waited`; the job goes on.
+    PublishConfirmed {
+        node: NodeId,
+        worker: u32,
+        job: JobId,
+        publish: MsgId,
+        waited: SimDuration,
+    },
+    /// The publish `publish` of `message` failed: the broker refused it (a negative
+    /// confirm), or no confirm came in time (`timed_out`), so the publisher cannot tell
+    /// whether the broker has it. With a `job`, a worker waited for the confirm, and the job
+    /// fails; without, it was the outbox relay's, which will publish the message again.
+    PublishFailed {
+        node: NodeId,
+        job: Option<JobId>,
+        publish: MsgId,
+        message: MsgId,
+        timed_out: bool,
+    },
+    /// The job ended well and its message for the broker, `message`, is now in the
+    /// service's durable outbox, stored with the job's work.
+    OutboxStored {
+        node: NodeId,
+        job: JobId,
+        message: MsgId,
+    },
+    /// The broker confirmed the outbox message `message`, published `attempts` times: the
+    /// relay removes it from the outbox.
+    OutboxRelayed {
+        node: NodeId,
+        message: MsgId,
+        attempts: u32,
     },
 }
 

@@ -13,6 +13,9 @@ use callflow_sim::{
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod checker;
+use checker::Checker;
+
 fn ms(v: u64) -> SimTime {
     SimTime::from_micros(v * 1000)
 }
@@ -36,95 +39,6 @@ fn run(scenario: &Scenario, at: &[u64]) -> Sim {
     }
     sim.run_until_idle(100_000);
     sim
-}
-
-/// Replays the trace one event at a time and checks what must hold at every point.
-#[derive(Default)]
-struct Checker {
-    sent: BTreeMap<MsgId, Event>,
-    received: BTreeSet<MsgId>,
-    /// Envelopes that never arrived, with why.
-    dropped: BTreeMap<MsgId, DropReason>,
-    published: BTreeSet<MsgId>,
-    acked: BTreeSet<MsgId>,
-    /// Messages a full queue refused or dropped.
-    overflowed: BTreeSet<MsgId>,
-    last_at: SimTime,
-    seen: u64,
-}
-
-impl Checker {
-    fn feed(&mut self, sim: &Sim) {
-        for e in sim.trace().since(self.seen) {
-            assert_eq!(e.seq, self.seen, "trace seqs run without gaps");
-            assert!(e.at >= self.last_at, "time never goes back: {e:?}");
-            self.seen += 1;
-            self.last_at = e.at;
-            match &e.kind {
-                EventKind::Sent { msg, arrives, payload, .. } => {
-                    assert!(*arrives >= e.at);
-                    assert!(self.sent.insert(*msg, e.clone()).is_none(), "ids are unique");
-                    if let Payload::Ack { message, .. } = payload {
-                        assert!(self.published.contains(message), "ack of a published message");
-                    }
-                }
-                EventKind::Received { msg, .. } => {
-                    let sent = self.sent.get(msg).expect("nothing is received before it was sent");
-                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
-                    assert_eq!(e.at, arrives, "received when the link said it would be");
-                    assert!(!self.dropped.contains_key(msg), "not received after a drop");
-                    assert!(self.received.insert(*msg), "received once");
-                }
-                EventKind::Dropped { msg, reason, .. } => {
-                    let sent = self.sent.get(msg).expect("nothing is dropped before it was sent");
-                    let EventKind::Sent { arrives, .. } = sent.kind else { unreachable!() };
-                    assert_eq!(e.at, arrives, "dropped when it would have arrived");
-                    assert!(!self.received.contains(msg), "not dropped after it arrived");
-                    assert!(self.dropped.insert(*msg, *reason).is_none(), "dropped once");
-                }
-                EventKind::Discarded { msg, .. } => {
-                    assert!(self.received.contains(msg), "only what arrived is discarded");
-                }
-                EventKind::Enqueued { message, .. } => {
-                    assert!(self.received.contains(message), "stored after the publish arrived");
-                    // Stored once; a dead-lettered message is stored again, in another queue.
-                    self.published.insert(*message);
-                }
-                EventKind::Acked { message, .. } => {
-                    assert!(self.acked.insert(*message), "acked once");
-                }
-                EventKind::Overflowed { message, dropped_oldest, .. } => {
-                    // A refused message was never stored; a dropped one was.
-                    assert_eq!(self.published.contains(message), *dropped_oldest);
-                    self.published.insert(*message);
-                    assert!(self.overflowed.insert(*message), "lost to overflow once");
-                }
-                _ => {}
-            }
-        }
-
-        // Every envelope sent is received, dropped with a reason, or still on the wire, and
-        // nothing else is on it.
-        let on_wire: BTreeSet<MsgId> = sim.in_flight().map(|e| e.id).collect();
-        let neither: BTreeSet<MsgId> = self
-            .sent
-            .keys()
-            .filter(|m| !self.received.contains(m) && !self.dropped.contains_key(m))
-            .copied()
-            .collect();
-        assert_eq!(on_wire, neither);
-
-        // Every published message is waiting, delivered and unacked, or acked.
-        let held: usize = sim
-            .model()
-            .queue_ids()
-            .map(|q| {
-                let (ready, unacked) = sim.queue_holding(q).expect("queue exists");
-                ready + unacked
-            })
-            .sum();
-        assert_eq!(self.published.len(), held + self.acked.len() + self.overflowed.len());
-    }
 }
 
 /// Steps one event at a time, checking after each.
@@ -1279,4 +1193,765 @@ fn bad_queue_options_name_the_field() {
         q.dead_letter = Some(DeadLetterSpec { queue: "nowhere".into(), after_deliveries: 2 })
     });
     assert_eq!(e.problem(), &Problem::UnknownQueue("nowhere".into()));
+}
+
+/// Figure 2 where B's job for a message calls D over HTTP (10 ms each way, 50 ms of work)
+/// and gives up after 100 ms, and B's queue dead-letters to "dead", consumed by E, after
+/// `dead_after` deliveries if given.
+fn consumer_that_calls(dead_after: Option<u32>) -> Scenario {
+    use callflow_sim::scenario::{DeadLetterSpec, LinkSpec, QueueSpec, ServiceSpec};
+    let mut s = figures::broker();
+    let plain = |id: &str, on_request: Vec<Step>, on_message: Vec<Step>| {
+        NodeSpec::Service(ServiceSpec {
+            id: id.into(),
+            label: format!("Microservice {}", id.to_uppercase()),
+            workers: 1,
+            processing: LatencySpec::Constant { ms: 50.0 },
+            on_trigger: vec![],
+            on_request,
+            on_message,
+            client: ClientSpec::default(),
+            idempotent_consumer: false,
+            subscribe: vec![],
+        })
+    };
+    s.nodes.push(plain("d", vec![Step::Work], vec![]));
+    s.nodes.push(plain("e", vec![], vec![Step::Work]));
+    for n in &mut s.nodes {
+        match n {
+            NodeSpec::Service(b) if b.id == "b" => {
+                b.on_message = vec![Step::Call { service: "d".into() }, Step::Work];
+                b.client = ClientSpec { timeout_ms: Some(100.0), ..ClientSpec::default() };
+            }
+            NodeSpec::Broker(broker) => {
+                broker.queues[0].dead_letter = dead_after
+                    .map(|after| DeadLetterSpec { queue: "dead".into(), after_deliveries: after });
+                broker.queues.push(QueueSpec {
+                    name: "dead".into(),
+                    consumer: "e".into(),
+                    prefetch: 1,
+                    ..QueueSpec::default()
+                });
+            }
+            _ => {}
+        }
+    }
+    let link = |a: &str, b: &str, protocol| LinkSpec {
+        a: a.into(),
+        b: b.into(),
+        protocol,
+        latency: LatencySpec::Constant { ms: 10.0 },
+    };
+    s.links.push(link("b", "d", callflow_sim::Protocol::Http));
+    s.links.push(link("broker", "e", callflow_sim::Protocol::Amqp));
+    s
+}
+
+/// Steps to the end, checking the invariants after every event.
+fn finish_checked(sim: &mut Sim, c: &mut Checker) {
+    c.feed(sim);
+    for _ in 0..100_000 {
+        if sim.step().is_none() {
+            break;
+        }
+        c.feed(sim);
+    }
+    assert!(sim.next_due().is_none(), "the run ends");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_job_nacks_and_the_broker_delivers_the_message_again() {
+    let mut sim = Sim::new(&consumer_that_calls(None)).unwrap();
+    let (a, b, d) = (node(&sim, "a"), node(&sim, "b"), node(&sim, "d"));
+    let mut c = Checker::default();
+    // D is down until 700 ms: every call B makes for the message times out.
+    sim.disrupt(Disruption::Crash(d)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until(ms(700));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Recover(d)).unwrap();
+    finish_checked(&mut sim, &mut c);
+
+    let d = deliveries(&sim);
+    let nacks = count(&sim, |k| matches!(k, EventKind::Nacked { .. }));
+    assert!(nacks >= 2, "B failed more than once while D was down ({nacks})");
+    assert_eq!(d.len(), nacks + 1, "each nack brought one more delivery");
+    assert!(d.iter().all(|&(m, _)| m == d[0].0), "always the same message");
+    assert!(!d[0].1 && d[1..].iter().all(|&(_, again)| again), "the later ones are redeliveries");
+    assert_eq!(
+        count(&sim, |k| matches!(k, EventKind::Requeued { .. })),
+        nacks,
+        "each nack put the message back in the queue"
+    );
+    // Only the last delivery's job got through: B did its work once, and acked once.
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::JobDone { failed: true, .. })), nacks);
+    assert_eq!(c.acked.len(), 1);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue() {
+    let mut sim = Sim::new(&consumer_that_calls(Some(3))).unwrap();
+    let (a, d, e) = (node(&sim, "a"), node(&sim, "d"), node(&sim, "e"));
+    let mut c = Checker::default();
+    sim.disrupt(Disruption::Crash(d)).unwrap();
+    sim.trigger(a).unwrap();
+    finish_checked(&mut sim, &mut c);
+
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Nacked { .. })), 3);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Requeued { .. })), 2);
+    let dead: Vec<u32> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dead, [3], "after the third failed delivery, not a fourth");
+    let to_e = deliveries(&sim).len() - 3;
+    assert_eq!(to_e, 1, "E got it from the dead-letter queue");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == e)), 1);
+    assert_eq!(c.acked.len(), 1, "E acked it");
+}
+
+/// Figure 2 with a second consumer C, like B (900 ms of work), competing for B's queue with
+/// `prefetch`; A publishes `n` times at once.
+fn competing(prefetch: u32, n: usize) -> Sim {
+    use callflow_sim::scenario::LinkSpec;
+    let mut s = figures::broker();
+    let mut c = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut c {
+        svc.id = "c".into();
+        svc.label = "Microservice C".into();
+    }
+    s.nodes.push(c);
+    s.links.push(LinkSpec {
+        a: "broker".into(),
+        b: "c".into(),
+        protocol: callflow_sim::Protocol::Amqp,
+        latency: LatencySpec::Constant { ms: 40.0 },
+    });
+    let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+    b.queues[0].consumer = String::new();
+    b.queues[0].consumers = vec!["b".into(), "c".into()];
+    b.queues[0].prefetch = prefetch;
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..n {
+        sim.trigger(a).unwrap();
+    }
+    sim
+}
+
+/// Each delivery: its message, to whom, and whether it was a redelivery.
+fn deliveries_to(sim: &Sim) -> Vec<(MsgId, NodeId, bool)> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent {
+                to, payload: Payload::Deliver { message, redelivered, .. }, ..
+            } => Some((message, to, redelivered)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The most deliveries each consumer held at once without an ack, by the trace.
+fn most_held(sim: &Sim) -> BTreeMap<NodeId, usize> {
+    let mut out: BTreeMap<u64, NodeId> = BTreeMap::new();
+    let mut most = BTreeMap::new();
+    for e in sim.trace().since(0) {
+        match e.kind {
+            EventKind::Sent { to, payload: Payload::Deliver { tag, .. }, .. } => {
+                out.insert(tag, to);
+                let held = out.values().filter(|n| **n == to).count();
+                let m = most.entry(to).or_insert(0);
+                *m = held.max(*m);
+            }
+            EventKind::Acked { tag, .. }
+            | EventKind::Nacked { tag, .. }
+            | EventKind::Requeued { tag, .. } => {
+                out.remove(&tag);
+            }
+            _ => {}
+        }
+    }
+    most
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn competing_consumers_take_turns_and_each_message_is_processed_once() {
+    for prefetch in [1, 2] {
+        let mut sim = competing(prefetch, 8);
+        let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+        let checker = step_checked(&mut sim, 100_000);
+        assert!(sim.next_due().is_none());
+
+        let d = deliveries_to(&sim);
+        assert_eq!(d.len(), 8, "no fault, no redelivery");
+        let messages: BTreeSet<MsgId> = d.iter().map(|&(m, _, _)| m).collect();
+        assert_eq!(messages.len(), 8, "each message went to one consumer, once");
+        assert_eq!(checker.acked, checker.published);
+        let works = |n: NodeId| {
+            count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == n))
+        };
+        assert_eq!((works(b), works(c)), (4, 4), "prefetch {prefetch}: the work is shared");
+        // Turns: the first deliveries alternate between the two.
+        let firsts: Vec<NodeId> = d.iter().take(4).map(|&(_, to, _)| to).collect();
+        assert_eq!(firsts, [b, c, b, c]);
+        let most = most_held(&sim);
+        assert_eq!(most.values().copied().collect::<Vec<_>>(), [prefetch as usize; 2]);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_crashed_consumers_messages_go_to_the_other_one() {
+    let mut sim = competing(1, 2);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    let mut checker = Checker::default();
+    // B and C each get one message at 80 and 100 ms and work 900 ms; B crashes at 500 ms.
+    sim.run_until(ms(500));
+    checker.feed(&sim);
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    checker.feed(&sim);
+    sim.run_until(ms(3_000));
+    checker.feed(&sim);
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    finish_checked(&mut sim, &mut checker);
+
+    let d = deliveries_to(&sim);
+    assert_eq!(d.len(), 3);
+    let (lost, ..) = d[0];
+    assert_eq!(d[0].1, b);
+    assert_eq!(d[2], (lost, c, true), "B's message went to C, marked, with its id");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 0);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == c)), 2);
+    assert_eq!(checker.acked, checker.published);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_every_consumer_down_a_message_waits_for_one_to_recover() {
+    let mut sim = competing(1, 1);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    sim.disrupt(Disruption::Crash(c)).unwrap();
+    sim.run_until(ms(500));
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    sim.run_until(ms(2_000));
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    sim.run_until_idle(1_000);
+    let d = deliveries_to(&sim);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1], (d[0].0, b, true), "back to B once it recovered");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_queue_takes_one_consumer_or_several_by_name_and_says_which_field_is_wrong() {
+    let with = |consumer: &str, consumers: &[&str]| {
+        let mut s = figures::broker();
+        let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+        b.queues[0].consumer = consumer.into();
+        b.queues[0].consumers = consumers.iter().map(|c| c.to_string()).collect();
+        Sim::new(&s)
+    };
+    assert!(with("b", &[]).is_ok());
+    assert!(with("", &["b"]).is_ok());
+    let e = with("b", &["b"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers");
+    assert_eq!(e.problem(), &Problem::Conflicts("consumer".into()));
+    let e = with("", &[]).unwrap_err();
+    assert_eq!((e.field(), e.problem()), ("nodes[1].queues[0].consumer", &Problem::Empty));
+    let e = with("", &["b", "b"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers[1]");
+    assert_eq!(e.problem(), &Problem::Duplicate("b".into()));
+    let e = with("", &["b", "z"]).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].queues[0].consumers[1]");
+    assert_eq!(e.problem(), &Problem::UnknownNode("z".into()));
+    assert!(with("", &["b", "a"]).is_ok(), "A has an AMQP link to the broker: it may consume");
+    assert_eq!(with("", &["b", "broker"]).unwrap_err().field(), "nodes[1].queues[0].consumers[1]");
+
+    // In JSON, either field reads; one consumer is written as `consumer`.
+    let json = serde_json::to_value(figures::broker()).unwrap();
+    let queue = &json["nodes"][1]["queues"][0];
+    assert_eq!(queue["consumer"], "b");
+    assert!(queue.get("consumers").is_none());
+    let mut two = json.clone();
+    two["nodes"][1]["queues"][0].as_object_mut().unwrap().remove("consumer");
+    two["nodes"][1]["queues"][0]["consumers"] = serde_json::json!(["b"]);
+    let s: Scenario = serde_json::from_value(two).unwrap();
+    assert!(Sim::new(&s).is_ok());
+}
+
+/// Figure 2 with a second consumer C and a fan-out exchange "orders" bound to a queue for
+/// each, "for-b" and "for-c"; A publishes to the exchange, `n` times at once. `for_c` sets
+/// up C's queue.
+fn fan_out(for_c: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: usize) -> Sim {
+    use callflow_sim::scenario::{ExchangeSpec, LinkSpec, QueueSpec};
+    let mut s = figures::broker();
+    let mut c = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut c {
+        svc.id = "c".into();
+        svc.label = "Microservice C".into();
+    }
+    s.nodes.push(c);
+    s.links.push(LinkSpec {
+        a: "broker".into(),
+        b: "c".into(),
+        protocol: callflow_sim::Protocol::Amqp,
+        latency: LatencySpec::Constant { ms: 40.0 },
+    });
+    let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+    let queue = |name: &str, consumer: &str| QueueSpec {
+        name: name.into(),
+        consumer: consumer.into(),
+        prefetch: 1,
+        ..QueueSpec::default()
+    };
+    let mut c_queue = queue("for-c", "c");
+    for_c(&mut c_queue);
+    b.queues = vec![queue("for-b", "b"), c_queue];
+    b.exchanges =
+        vec![ExchangeSpec { name: "orders".into(), queues: vec!["for-b".into(), "for-c".into()] }];
+    first_service(&mut s).on_trigger = vec![
+        Step::Publish {
+            broker: "broker".into(),
+            queue: String::new(),
+            exchange: Some("orders".into()),
+            mode: Default::default(),
+        },
+        Step::Work,
+    ];
+    let mut sim = Sim::new(&s).unwrap();
+    let a = node(&sim, "a");
+    for _ in 0..n {
+        sim.trigger(a).unwrap();
+    }
+    sim
+}
+
+/// The confirms the broker sent, in order: ok or not.
+fn confirms(sim: &Sim) -> Vec<bool> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Sent { payload: Payload::Confirm { ok, .. }, .. } => Some(ok),
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_publish_to_an_exchange_gives_each_bound_queue_its_own_copy() {
+    let mut sim = fan_out(|_| {}, 3);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    let checker = step_checked(&mut sim, 100_000);
+    assert!(sim.next_due().is_none());
+
+    let publishes =
+        count(&sim, |k| matches!(k, EventKind::Sent { payload: Payload::PublishTo { .. }, .. }));
+    assert_eq!(publishes, 3, "A published three times");
+    assert_eq!(confirms(&sim), [true; 3], "one confirm per publish");
+    let d = deliveries_to(&sim);
+    let to = |n: NodeId| d.iter().filter(|&&(_, to, _)| to == n).map(|&(m, ..)| m).collect();
+    let (to_b, to_c): (Vec<MsgId>, Vec<MsgId>) = (to(b), to(c));
+    assert_eq!(to_b.len(), 3);
+    assert_eq!(to_b, to_c, "B and C each got every message, under the same ids");
+    let acks_per_queue = |index: u16| {
+        count(&sim, |k| matches!(k, EventKind::Acked { queue, .. } if queue.index == index))
+    };
+    assert_eq!((acks_per_queue(0), acks_per_queue(1)), (3, 3), "each copy acked on its own");
+    assert_eq!(checker.acked, checker.published);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_full_queue_behind_an_exchange_refuses_only_its_own_copy() {
+    // C's queue holds one waiting message. Publishes reach the broker at 40, 60, 80, 100 ms:
+    // the first goes straight to C, the second waits, the last two find C's queue full.
+    let mut sim = fan_out(|q| q.max_length = Some(1), 4);
+    let (b, c) = (node(&sim, "b"), node(&sim, "c"));
+    step_checked(&mut sim, 100_000);
+    let refused: Vec<u16> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::Overflowed { queue, dropped_oldest: false, .. } => Some(queue.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [1, 1], "only C's queue refused, twice");
+    assert_eq!(confirms(&sim), [true, true, false, false], "A is told a copy was refused");
+    let works =
+        |n: NodeId| count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == n));
+    assert_eq!((works(b), works(c)), (4, 2), "B got every message all the same");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bad_exchanges_and_publishes_name_the_field() {
+    use callflow_sim::scenario::ExchangeSpec;
+    let with = |exchange: ExchangeSpec, publish: Step| {
+        let mut s = figures::broker();
+        let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
+        b.exchanges = vec![exchange];
+        first_service(&mut s).on_trigger = vec![publish];
+        Sim::new(&s)
+    };
+    let x = |queues: &[&str]| ExchangeSpec {
+        name: "x".into(),
+        queues: queues.iter().map(|q| q.to_string()).collect(),
+    };
+    let to = |queue: &str, exchange: Option<&str>| Step::Publish {
+        broker: "broker".into(),
+        queue: queue.into(),
+        exchange: exchange.map(Into::into),
+        mode: Default::default(),
+    };
+    assert!(with(x(&["orders"]), to("", Some("x"))).is_ok());
+    assert!(with(x(&["orders"]), to("orders", None)).is_ok());
+    let e = with(x(&["nowhere"]), to("orders", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].exchanges[0].queues[0]");
+    assert_eq!(e.problem(), &Problem::UnknownQueue("nowhere".into()));
+    let e = with(x(&["orders", "orders"]), to("orders", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[1].exchanges[0].queues[1]");
+    let e = with(x(&[]), to("orders", None)).unwrap_err();
+    assert_eq!((e.field(), e.problem()), ("nodes[1].exchanges[0].queues", &Problem::Empty));
+    let e = with(x(&["orders"]), to("orders", Some("x"))).unwrap_err();
+    assert_eq!(e.field(), "nodes[0].on_trigger[0].exchange");
+    assert_eq!(e.problem(), &Problem::Conflicts("queue".into()));
+    let e = with(x(&["orders"]), to("", Some("y"))).unwrap_err();
+    assert_eq!(e.problem(), &Problem::UnknownExchange("y".into()));
+    let e = with(x(&["orders"]), to("", None)).unwrap_err();
+    assert_eq!(e.field(), "nodes[0].on_trigger[0].queue");
+}
+
+/// Figure 2 where B's ack is lost while the broker is down, so that B gets the message again;
+/// B is an idempotent consumer or not.
+fn ack_lost(idempotent: bool) -> Sim {
+    let mut s = figures::broker();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            svc.idempotent_consumer = idempotent && svc.id == "b";
+        }
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let (a, broker) = (node(&sim, "a"), node(&sim, "broker"));
+    let mut c = Checker::default();
+    sim.trigger(a).unwrap();
+    // B works from 80 ms to 980 ms and acks; the ack would reach the broker at 1.02 s.
+    sim.run_until(ms(1_000));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Crash(broker)).unwrap();
+    sim.run_until(ms(1_500));
+    c.feed(&sim);
+    sim.disrupt(Disruption::Recover(broker)).unwrap();
+    finish_checked(&mut sim, &mut c);
+    assert_eq!(c.acked, c.published, "the message was acked in the end");
+    sim
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_idempotent_consumer_skips_a_message_it_already_processed() {
+    let b_works = |sim: &Sim| {
+        count(sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == NodeId(2)))
+    };
+    let skipped = |sim: &Sim| count(sim, |k| matches!(k, EventKind::DuplicateSkipped { .. }));
+
+    let plain = ack_lost(false);
+    assert_eq!(deliveries(&plain).len(), 2);
+    assert_eq!((b_works(&plain), skipped(&plain)), (2, 0), "without the option: twice");
+
+    let careful = ack_lost(true);
+    let d = deliveries(&careful);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1], (d[0].0, true));
+    assert_eq!((b_works(&careful), skipped(&careful)), (1, 1), "with it: once");
+    // The skipped delivery was acked at once: its job started and ended at one instant.
+    let instants: Vec<SimTime> = careful
+        .trace()
+        .since(0)
+        .filter(|e| matches!(e.kind, EventKind::DuplicateSkipped { .. } | EventKind::Acked { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(instants, [ms(1_540), ms(1_580)], "skipped on arrival, acked one trip later");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_idempotent_consumer_that_crashes_before_its_record_does_the_work_again() {
+    let mut s = figures::broker();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            svc.idempotent_consumer = true;
+        }
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let (a, b) = (node(&sim, "a"), node(&sim, "b"));
+    sim.trigger(a).unwrap();
+    // B is at work on the message (80 ms to 980 ms) when it crashes: no record was made.
+    sim.run_until(ms(500));
+    sim.disrupt(Disruption::Crash(b)).unwrap();
+    sim.disrupt(Disruption::Recover(b)).unwrap();
+    sim.run_until_idle(1_000);
+    assert_eq!(deliveries(&sim).len(), 2);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::DuplicateSkipped { .. })), 0);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+}
+
+/// Figure 3 with B's publish in `mode`, and the broker down from 100 ms to 1 s, around B's
+/// publish at 310 ms; A calls B at 0. Runs to the end, checked, with B crashing from `b_down`
+/// if given.
+fn hybrid_publishing(
+    mode: callflow_sim::scenario::PublishMode,
+    broker_down: bool,
+    b_down: Option<(u64, u64)>,
+) -> Sim {
+    use callflow_sim::scenario::{Fault, FaultSpec};
+    let mut s = figures::hybrid();
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            for step in &mut svc.on_request {
+                if let Step::Publish { mode: m, .. } = step {
+                    *m = mode;
+                }
+            }
+        }
+    }
+    let fault = |at_ms: f64, fault| FaultSpec { at_ms, fault };
+    if broker_down {
+        s.faults.push(fault(100.0, Fault::Crash { node: "broker".into() }));
+        s.faults.push(fault(1_000.0, Fault::Recover { node: "broker".into() }));
+    }
+    if let Some((down, up)) = b_down {
+        s.faults.push(fault(down as f64, Fault::Crash { node: "b".into() }));
+        s.faults.push(fault(up as f64, Fault::Recover { node: "b".into() }));
+    }
+    let mut sim = Sim::new(&s).unwrap();
+    let mut c = Checker::default();
+    sim.trigger(node(&sim, "a")).unwrap();
+    finish_checked(&mut sim, &mut c);
+    sim
+}
+
+/// What A heard back: when, and whether it was an answer or an error.
+fn a_heard(sim: &Sim) -> Vec<(SimTime, bool)> {
+    let a = node(sim, "a");
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::CallReturned { node, ok, .. } if node == a => Some((e.at, ok)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn fire_and_forget_to_a_broker_that_is_down_loses_the_message_and_a_hears_ok() {
+    use callflow_sim::scenario::PublishMode;
+    let sim = hybrid_publishing(PublishMode::FireAndForget, true, None);
+    assert_eq!(a_heard(&sim), [(ms(370), true)], "A got its OK as if all was well");
+    let broker = node(&sim, "broker");
+    let drops = at_of(&sim, |k| matches!(k, EventKind::Dropped { node, .. } if *node == broker));
+    assert_eq!(drops, [ms(350)], "B's publish reached a broker that was down");
+    assert!(deliveries(&sim).is_empty(), "C never gets the message, after the recovery either");
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::PublishFailed { .. })), 0, "B never knew");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn awaiting_the_confirm_makes_a_wait_for_it_and_a_missing_one_fails_a_after_b_did_the_work() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::AwaitConfirm { timeout_ms: 200.0 };
+
+    // All well: B waits the broker's round trip (80 ms) before it answers, and so does A.
+    let sim = hybrid_publishing(mode, false, None);
+    assert_eq!(a_heard(&sim), [(ms(450), true)]);
+    let waited: Vec<SimDuration> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::PublishConfirmed { waited, .. } => Some(waited),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waited, [SimDuration::from_millis(80)]);
+    assert_eq!(deliveries(&sim).len(), 1);
+
+    // The broker is down: no confirm by 510 ms, so B's job fails and A gets an error at
+    // 570 ms, for work B had done.
+    let sim = hybrid_publishing(mode, true, None);
+    assert_eq!(a_heard(&sim), [(ms(570), false)]);
+    let b = node(&sim, "b");
+    let failed: Vec<(SimTime, bool)> = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::PublishFailed { node, job: Some(_), timed_out, .. } if node == b => {
+                Some((e.at, timed_out))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [(ms(510), true)]);
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == b)), 1);
+    assert!(deliveries(&sim).is_empty(), "and C never gets it");
+}
+
+/// The outbox's stored messages and the messages C was delivered, by id.
+fn outbox_and_c(sim: &Sim) -> (Vec<MsgId>, Vec<(MsgId, bool)>) {
+    let stored = sim
+        .trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::OutboxStored { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    (stored, deliveries(sim))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn with_an_outbox_a_hears_ok_at_once_and_c_gets_the_message_once_the_broker_is_back() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::Outbox { retry_ms: 200.0 };
+    let sim = hybrid_publishing(mode, true, None);
+    assert_eq!(a_heard(&sim), [(ms(370), true)], "A's answer did not wait for the broker");
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(to_c, [(stored[0], false)], "C got exactly the stored message, once");
+    // The relay published at 310, 510, 710 and 910 ms into a broker that was down, and at
+    // 1.11 s into one that was back: confirmed on the fifth try.
+    let b = node(&sim, "b");
+    let relayed = at_of(
+        &sim,
+        |k| matches!(k, EventKind::Sent { from, payload: Payload::PublishTo { .. }, .. } if *from == b),
+    );
+    assert_eq!(relayed, [ms(310), ms(510), ms(710), ms(910), ms(1_110)]);
+    let failed = count(&sim, |k| matches!(k, EventKind::PublishFailed { job: None, .. }));
+    assert_eq!(failed, 4);
+    assert_eq!(
+        count(&sim, |k| matches!(k, EventKind::OutboxRelayed { attempts: 5, .. })),
+        1,
+        "confirmed, and out of the outbox"
+    );
+    assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 1, "C acked it");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_outbox_message_survives_its_services_crash() {
+    use callflow_sim::scenario::PublishMode;
+    let mode = PublishMode::Outbox { retry_ms: 200.0 };
+    // B crashes at 600 ms, with the message still in its outbox, and is back at 1.5 s.
+    let sim = hybrid_publishing(mode, true, Some((600, 1_500)));
+    assert_eq!(a_heard(&sim), [(ms(370), true)]);
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert_eq!(to_c, [(stored[0], false)], "C got it after B's recovery");
+    let b = node(&sim, "b");
+    let relayed = at_of(
+        &sim,
+        |k| matches!(k, EventKind::Sent { from, payload: Payload::PublishTo { .. }, .. } if *from == b),
+    );
+    assert_eq!(relayed, [ms(310), ms(510), ms(1_500)], "nothing while B was down");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_job_that_fails_after_staging_an_outbox_message_stores_nothing() {
+    use callflow_sim::scenario::{Fault, FaultSpec, PublishMode};
+    // B stages the message, then calls D, which is down: B's call times out and its job
+    // fails; the outbox stays empty and C hears nothing.
+    let mut s = figures::hybrid();
+    let d = consumer_that_calls(None).nodes[3].clone();
+    s.nodes.push(d);
+    s.links.push(callflow_sim::scenario::LinkSpec {
+        a: "b".into(),
+        b: "d".into(),
+        protocol: callflow_sim::Protocol::Http,
+        latency: LatencySpec::Constant { ms: 10.0 },
+    });
+    for n in &mut s.nodes {
+        if let NodeSpec::Service(svc) = n {
+            if svc.id == "b" {
+                if let Some(Step::Publish { mode, .. }) = svc.on_request.get_mut(1) {
+                    *mode = PublishMode::Outbox { retry_ms: 200.0 };
+                }
+                svc.on_request.push(Step::Call { service: "d".into() });
+                svc.client = ClientSpec { timeout_ms: Some(100.0), ..ClientSpec::default() };
+            }
+        }
+    }
+    s.faults = vec![FaultSpec { at_ms: 0.0, fault: Fault::Crash { node: "d".into() } }];
+    let mut sim = Sim::new(&s).unwrap();
+    let mut c = Checker::default();
+    sim.trigger(node(&sim, "a")).unwrap();
+    finish_checked(&mut sim, &mut c);
+    assert_eq!(a_heard(&sim), [(ms(470), false)], "B answered with an error");
+    let (stored, to_c) = outbox_and_c(&sim);
+    assert!(stored.is_empty() && to_c.is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_publish_mode_reads_from_json_and_a_bad_period_names_the_field() {
+    use callflow_sim::scenario::PublishMode;
+    let step: Step = serde_json::from_str(
+        r#"{ "do": "publish", "broker": "broker", "queue": "events",
+             "mode": { "outbox": { "retry_ms": 250 } } }"#,
+    )
+    .unwrap();
+    let Step::Publish { mode, .. } = step else { panic!("a publish step") };
+    assert_eq!(mode, PublishMode::Outbox { retry_ms: 250.0 });
+    let plain: Step =
+        serde_json::from_str(r#"{ "do": "publish", "broker": "b", "queue": "q" }"#).unwrap();
+    assert!(matches!(plain, Step::Publish { mode: PublishMode::FireAndForget, .. }));
+
+    let bad = |mode: PublishMode| {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                if let Some(Step::Publish { mode: m, .. }) = svc.on_request.get_mut(1) {
+                    *m = mode;
+                }
+            }
+        }
+        Sim::new(&s).unwrap_err()
+    };
+    let e = bad(PublishMode::AwaitConfirm { timeout_ms: 0.0 });
+    assert_eq!(e.field(), "nodes[1].on_request[1].mode.timeout_ms");
+    let e = bad(PublishMode::Outbox { retry_ms: f64::NAN });
+    assert_eq!(e.field(), "nodes[1].on_request[1].mode.retry_ms");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_lost_confirm_makes_the_relay_publish_again_and_an_idempotent_consumer_works_once() {
+    use callflow_sim::scenario::{Fault, FaultSpec, PublishMode};
+    // The relay's first publish reaches the broker at 350 ms; its confirm would reach B at
+    // 390 ms, but B is down from 370 to 400 ms. Back up, the relay publishes the message
+    // again: the queue gets a second copy, under the same id.
+    let run = |idempotent: bool| {
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(svc) = n {
+                if let Some(Step::Publish { mode, .. }) = svc.on_request.get_mut(1) {
+                    *mode = PublishMode::Outbox { retry_ms: 200.0 };
+                }
+                svc.idempotent_consumer = idempotent;
+            }
+        }
+        s.faults = vec![
+            FaultSpec { at_ms: 370.0, fault: Fault::Crash { node: "b".into() } },
+            FaultSpec { at_ms: 400.0, fault: Fault::Recover { node: "b".into() } },
+        ];
+        let mut sim = Sim::new(&s).unwrap();
+        let mut c = Checker::default();
+        sim.trigger(node(&sim, "a")).unwrap();
+        finish_checked(&mut sim, &mut c);
+        sim
+    };
+    for idempotent in [false, true] {
+        let sim = run(idempotent);
+        let (stored, to_c) = outbox_and_c(&sim);
+        assert_eq!(to_c, [(stored[0], false), (stored[0], false)], "two copies of one message");
+        let c = node(&sim, "c");
+        let works = count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == c));
+        let skipped = count(&sim, |k| matches!(k, EventKind::DuplicateSkipped { .. }));
+        let expected = if idempotent { (1, 1) } else { (2, 0) };
+        assert_eq!((works, skipped), expected, "idempotent consumer: {idempotent}");
+        assert_eq!(count(&sim, |k| matches!(k, EventKind::Acked { .. })), 2, "each copy acked");
+    }
 }

@@ -1,5 +1,6 @@
 //! Property tests: scenarios of random shapes (services, brokers, queues with competing
-//! consumers, exchanges, steps, client policies, publish modes, faults, workloads) run to a
+//! consumers, exchanges, steps, client policies, publish modes, a partitioned log with its
+//! consumer groups, GraphQL-style subscriptions, faults, workloads) run to a
 //! horizon with the invariants checked after every event, and the same seed giving the same
 //! trace.
 //!
@@ -17,8 +18,8 @@ use std::collections::BTreeMap;
 
 use callflow_sim::scenario::{
     AckMode, Arrivals, BrokerSpec, ClientSpec, DeadLetterSpec, ExchangeSpec, Fault, FaultSpec,
-    LatencySpec, LinkSpec, NodeSpec, Overflow, PublishMode, QueueSpec, Role, ServiceSpec, Step,
-    WorkloadSpec,
+    LatencySpec, LinkSpec, LogSpec, NodeSpec, Overflow, Partitioner, PublishMode, QueueSpec, Role,
+    ServiceSpec, Step, SubscriptionSpec, TopicSpec, WorkloadSpec,
 };
 use callflow_sim::{
     Event, EventKind, NodeId, Payload, Protocol, Scenario, Sim, SimDuration, SimTime,
@@ -164,6 +165,30 @@ fn scenario(choices: Vec<u32>) -> Scenario {
         }));
     }
 
+    // A log, most of the time, with a topic or two, each read by a group of services.
+    let mut topics: Vec<(String, Vec<usize>)> = Vec::new();
+    let log = c.chance(3).then(|| {
+        let specs: Vec<TopicSpec> = (0..1 + c.below(2))
+            .map(|t| {
+                let consumers = c.some_of(services);
+                topics.push((format!("t{t}"), consumers.clone()));
+                TopicSpec {
+                    name: format!("t{t}"),
+                    partitions: 1 + c.below(4),
+                    partitioner: if c.chance(2) {
+                        Partitioner::ByKey
+                    } else {
+                        Partitioner::RoundRobin
+                    },
+                    consumers: consumers.iter().map(|&s| service_id(s)).collect(),
+                }
+            })
+            .collect();
+        NodeSpec::Log(LogSpec { id: "l0".into(), label: "Log".into(), topics: specs })
+    });
+    // The topics each service notifies, as its services are made.
+    let mut notifies: Vec<Vec<String>> = Vec::new();
+
     let mut nodes = Vec::new();
     for i in 0..services {
         let steps = |c: &mut Choices| -> Vec<Step> {
@@ -195,9 +220,29 @@ fn scenario(choices: Vec<u32>) -> Scenario {
                 })
                 .collect()
         };
-        let on_trigger = steps(&mut c);
-        let on_request = steps(&mut c);
+        let mut on_trigger = steps(&mut c);
+        let mut on_request = steps(&mut c);
         let on_message = steps(&mut c);
+        // A record for a topic read only by later services, and an event for subscribers.
+        let readable: Vec<&(String, Vec<usize>)> =
+            topics.iter().filter(|(_, cs)| cs.iter().all(|&s| s > i)).collect();
+        if !readable.is_empty() && c.chance(2) {
+            let (topic, _) = readable[c.below(readable.len() as u32) as usize];
+            let keys = 1 + c.below(4);
+            on_trigger.push(Step::Produce { log: "l0".into(), topic: topic.clone(), keys });
+        }
+        let mut notified = Vec::new();
+        if c.chance(1) {
+            let topic = format!("n{}", c.below(2));
+            on_request.insert(0, Step::Notify { topic: topic.clone() });
+            notified.push(topic);
+        }
+        // Subscriptions only to earlier services, whose pushes therefore go on down the list.
+        let subscribe = (0..i)
+            .filter(|&s| !notifies[s].is_empty() && c.chance(2))
+            .map(|s| SubscriptionSpec { server: service_id(s), topic: notifies[s][0].clone() })
+            .collect();
+        notifies.push(notified);
         let client = if c.chance(2) {
             ClientSpec {
                 timeout_ms: Some(10.0 + c.ms(300)),
@@ -219,10 +264,12 @@ fn scenario(choices: Vec<u32>) -> Scenario {
             on_message,
             client,
             idempotent_consumer: c.chance(2),
-            subscribe: vec![],
+            subscribe,
         }));
     }
     nodes.extend(broker_specs);
+    let has_log = log.is_some();
+    nodes.extend(log);
 
     // Every pair of services talks HTTP, every service talks AMQP with every broker.
     let mut links = Vec::new();
@@ -244,6 +291,26 @@ fn scenario(choices: Vec<u32>) -> Scenario {
                 protocol: Protocol::Amqp,
                 latency,
             });
+        }
+        if has_log {
+            let latency = c.latency(60);
+            links.push(LinkSpec {
+                a: service_id(i),
+                b: "l0".into(),
+                protocol: Protocol::Kafka,
+                latency,
+            });
+        }
+        for (j, notified) in notifies.iter().enumerate().take(i) {
+            if !notified.is_empty() {
+                let latency = c.latency(60);
+                links.push(LinkSpec {
+                    a: service_id(j),
+                    b: service_id(i),
+                    protocol: Protocol::WebSocket,
+                    latency,
+                });
+            }
         }
     }
 
@@ -351,6 +418,10 @@ fn invariants_hold_in_scenarios_of_random_shape_and_the_seed_fixes_the_trace() {
         "outbox relayed",
         "publish confirmed",
         "dropped",
+        "committed",
+        "record redelivered",
+        "pushed",
+        "unsubscribed",
     ] {
         assert!(met.contains_key(want), "no run had a {want} event: {met:?}");
     }
@@ -370,6 +441,12 @@ fn kind(e: &EventKind) -> &'static str {
         EventKind::OutboxRelayed { .. } => "outbox relayed",
         EventKind::PublishConfirmed { .. } => "publish confirmed",
         EventKind::Dropped { .. } => "dropped",
+        EventKind::Committed { .. } => "committed",
+        EventKind::Sent { payload: Payload::Record { redelivered: true, .. }, .. } => {
+            "record redelivered"
+        }
+        EventKind::Sent { payload: Payload::Push { .. }, .. } => "pushed",
+        EventKind::Unsubscribed { .. } => "unsubscribed",
         _ => "other",
     }
 }

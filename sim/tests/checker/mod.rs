@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use callflow_sim::scenario::Partitioner;
 use callflow_sim::trace::DropReason;
-use callflow_sim::{Event, EventKind, MsgId, Payload, QueueId, Sim, SimTime};
+use callflow_sim::{Event, EventKind, MsgId, Payload, QueueId, Sim, SimTime, TopicId};
 
 /// Replays the trace one event at a time and checks what must hold at every point.
 #[derive(Default)]
@@ -25,6 +26,11 @@ pub struct Checker {
     /// dropped or moved to a dead-letter queue. A message can have a copy in several queues
     /// (an exchange) and several in one (a publisher that sent it again).
     pub held: BTreeMap<(QueueId, MsgId), usize>,
+    /// Per partition of a log's topic: records appended, and records committed.
+    pub appended: BTreeMap<(TopicId, u32), u64>,
+    pub committed: BTreeMap<(TopicId, u32), u64>,
+    /// The partition each key of a topic went to, the first time.
+    pub key_partition: BTreeMap<(TopicId, u32), u32>,
     pub last_at: SimTime,
     pub seen: u64,
 }
@@ -37,6 +43,21 @@ impl Checker {
             self.seen += 1;
             self.last_at = e.at;
             self.event(e);
+            if let EventKind::Appended { topic, partition, key, .. } = e.kind {
+                // By key, one key goes to one partition, always.
+                let by_key = sim.model().topic(topic).map(|t| t.partitioner);
+                let first = *self.key_partition.entry((topic, key)).or_insert(partition);
+                if by_key == Some(Partitioner::ByKey) {
+                    assert_eq!(first, partition, "key {key} stays in one partition");
+                }
+            }
+        }
+
+        // Every partition holds what the trace appended to it, and has committed what the
+        // trace says, no more.
+        for (&(topic, partition), &appended) in &self.appended {
+            let committed = self.committed.get(&(topic, partition)).copied().unwrap_or(0);
+            assert_eq!(sim.partition_holding(topic, partition), Some((appended, committed)));
         }
 
         // Every envelope sent is received, dropped with a reason, or still on the wire, and
@@ -111,6 +132,20 @@ impl Checker {
                 }
                 self.published.insert(*message);
                 self.overflowed.insert(*message);
+            }
+            EventKind::Appended { topic, partition, offset, .. } => {
+                let n = self.appended.entry((*topic, *partition)).or_default();
+                assert_eq!(*offset, *n, "offsets run 0, 1, 2, ... in each partition");
+                *n += 1;
+            }
+            EventKind::Committed { topic, partition, offset } => {
+                // Each record committed once, in offset order: so one key's records, which
+                // share a partition by key, are first finished in the order they came.
+                let n = self.committed.entry((*topic, *partition)).or_default();
+                assert_eq!(*offset, *n, "commits run 0, 1, 2, ... in each partition");
+                *n += 1;
+                let appended = self.appended.get(&(*topic, *partition)).copied().unwrap_or(0);
+                assert!(*n <= appended, "only appended records are committed");
             }
             _ => {}
         }

@@ -84,6 +84,23 @@ const CHECKS = {
     assert.ok(answer.includes(`reached the broker at ${shown(dropped.at)} while it was down`), answer);
     assert.equal(t.all('enqueued').length, 0);
   },
+  'broker-down-b-confirm': (t, answer) => {
+    assert.ok(answer.startsWith('A got an error back.'), answer);
+    const done = t.one('work_done', (e) => e.node === t.id('b')).at;
+    const failed = t.one('publish_failed', (e) => e.node === t.id('b') && e.job !== null);
+    assert.ok(failed.timed_out && done < failed.at);
+    assert.ok(answer.includes(`finished its own work at ${shown(done)}, but at ${shown(failed.at)} no confirm came`), answer);
+    assert.equal(t.all('received', (e) => e.node === t.id('c')).length, 0, 'C got nothing');
+  },
+  'broker-down-b-outbox': (t, answer) => {
+    const waited = t.one('call_returned', (e) => e.node === t.id('a') && e.ok).waited;
+    assert.ok(answer.startsWith(`Yes: A got its reply after ${shown(waited)}`), answer);
+    const relayed = t.one('outbox_relayed', (e) => e.node === t.id('b'));
+    assert.ok(answer.includes(`published it ${relayed.attempts} times`), answer);
+    assert.ok(answer.includes(`confirmed it at ${shown(relayed.at)}`), answer);
+    const got = t.one('received', (e) => e.node === t.id('c')).at;
+    assert.ok(answer.includes(`C got it at ${shown(got)}`), answer);
+  },
   'slow-b-sync': (t, answer) => {
     const waited = t.one('call_returned', (e) => e.node === t.id('a') && e.ok).waited;
     const work = t.one('work_started', (e) => e.node === t.id('b'));
@@ -144,6 +161,8 @@ describe('presets', () => {
     ['redelivery', 'async'],
     ['c-down', 'hybrid'],
     ['broker-down-b', 'hybrid'],
+    ['broker-down-b-confirm', 'hybrid'],
+    ['broker-down-b-outbox', 'hybrid'],
   ]) {
     test(`${slug}: the question comes first, and the answer agrees with the trace`, async () => {
       const { page, errors, context } = await open();

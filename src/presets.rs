@@ -5,7 +5,7 @@
 //! not what the preset meant to show. Pure logic, tested natively through the simulator.
 
 use callflow_sim::scenario::{
-    Arrivals, ClientSpec, Fault, FaultSpec, NodeSpec, ServiceSpec, WorkloadSpec,
+    Arrivals, ClientSpec, Fault, FaultSpec, NodeSpec, PublishMode, ServiceSpec, Step, WorkloadSpec,
 };
 use callflow_sim::{Event, EventKind, Model, NodeId, Payload, Scenario, SimDuration, SimTime};
 
@@ -17,8 +17,12 @@ use crate::playback::{slowness, Input, Moment, Playback, Timed};
 pub enum Preset {
     /// Figure 3: C is down when B publishes for it.
     CDown,
-    /// Figure 3: the broker is down when B publishes.
+    /// Figure 3: the broker is down when B publishes, and B fires and forgets.
     BrokerDownHybrid,
+    /// The same, but B waits for the broker's confirm before it answers A.
+    BrokerDownConfirm,
+    /// The same, but B keeps the message in an outbox that its relay publishes.
+    BrokerDownOutbox,
     /// Figure 1: B works ten times slower.
     SlowSync,
     /// Figure 1: A's client times out and retries, without an idempotency key.
@@ -36,7 +40,7 @@ pub enum Preset {
 }
 
 impl Preset {
-    pub const ALL: [Preset; 9] = [
+    pub const ALL: [Preset; 11] = [
         Preset::SlowSync,
         Preset::Retry,
         Preset::RetryKey,
@@ -46,6 +50,8 @@ impl Preset {
         Preset::Redelivery,
         Preset::CDown,
         Preset::BrokerDownHybrid,
+        Preset::BrokerDownConfirm,
+        Preset::BrokerDownOutbox,
     ];
 
     /// The presets of one figure, in the order the page offers them.
@@ -58,6 +64,8 @@ impl Preset {
         match self {
             Preset::CDown => "c-down",
             Preset::BrokerDownHybrid => "broker-down-b",
+            Preset::BrokerDownConfirm => "broker-down-b-confirm",
+            Preset::BrokerDownOutbox => "broker-down-b-outbox",
             Preset::SlowSync => "slow-b-sync",
             Preset::Retry => "retry",
             Preset::RetryKey => "retry-key",
@@ -74,7 +82,10 @@ impl Preset {
 
     pub fn figure(self) -> FigureKind {
         match self {
-            Preset::CDown | Preset::BrokerDownHybrid => FigureKind::Hybrid,
+            Preset::CDown
+            | Preset::BrokerDownHybrid
+            | Preset::BrokerDownConfirm
+            | Preset::BrokerDownOutbox => FigureKind::Hybrid,
             Preset::SlowSync | Preset::Retry | Preset::RetryKey => FigureKind::RequestResponse,
             Preset::SlowAsync | Preset::BrokerDown | Preset::SlowConsumer | Preset::Redelivery => {
                 FigureKind::Broker
@@ -87,6 +98,8 @@ impl Preset {
         match self {
             Preset::CDown => "C is down",
             Preset::BrokerDownHybrid => "Broker down when B publishes",
+            Preset::BrokerDownConfirm => "…and B waits for the confirm",
+            Preset::BrokerDownOutbox => "…and B uses an outbox",
             Preset::SlowSync | Preset::SlowAsync => "B is slow",
             Preset::Retry => "Timeout and retry",
             Preset::RetryKey => "Retry with an idempotency key",
@@ -106,6 +119,16 @@ impl Preset {
             Preset::BrokerDownHybrid => {
                 "The broker is down until 2 s. A calls B, which publishes a message for C and \
                  answers A. Does A get its reply? Does C get the message?"
+            }
+            Preset::BrokerDownConfirm => {
+                "The broker is down until 2 s. This time B does its work, publishes, and waits \
+                 up to 300 ms for the broker's confirm before it answers A. What does A hear? \
+                 Was B's work done? Does C get the message?"
+            }
+            Preset::BrokerDownOutbox => {
+                "The broker is down until 2 s. This time B stores the message in an outbox, \
+                 with its own data, and answers A at once; B's relay publishes it, again every \
+                 500 ms, until the broker confirms. What does A hear? Does C get the message?"
             }
             Preset::SlowSync => {
                 "B works ten times slower than usual. What happens to A's waiting time?"
@@ -149,11 +172,26 @@ impl Preset {
                     fault(3000.0, Fault::Recover { node: node("c") }),
                 ];
             }
-            Preset::BrokerDownHybrid | Preset::BrokerDown => {
+            Preset::BrokerDownHybrid
+            | Preset::BrokerDown
+            | Preset::BrokerDownConfirm
+            | Preset::BrokerDownOutbox => {
                 s.faults = vec![
                     fault(0.0, Fault::Crash { node: node("broker") }),
                     fault(2000.0, Fault::Recover { node: node("broker") }),
                 ];
+                let mode = match self {
+                    Preset::BrokerDownConfirm => PublishMode::AwaitConfirm { timeout_ms: 300.0 },
+                    Preset::BrokerDownOutbox => PublishMode::Outbox { retry_ms: 500.0 },
+                    _ => PublishMode::FireAndForget,
+                };
+                if let Some(b) = service(&mut s, "b") {
+                    for step in &mut b.on_request {
+                        if let Step::Publish { mode: m, .. } = step {
+                            *m = mode;
+                        }
+                    }
+                }
             }
             Preset::SlowSync | Preset::SlowAsync => {
                 s.faults = vec![fault(0.0, Fault::Slow { node: node("b"), percent: 1000 })];
@@ -223,6 +261,8 @@ impl Preset {
         match self {
             Preset::CDown => run.c_down(),
             Preset::BrokerDownHybrid => run.broker_down_for_c(),
+            Preset::BrokerDownConfirm => run.broker_down_confirm(),
+            Preset::BrokerDownOutbox => run.broker_down_outbox(),
             Preset::SlowSync => run.slow_sync(),
             Preset::Retry | Preset::RetryKey => run.retries(),
             Preset::SlowAsync => run.slow_async(),
@@ -477,6 +517,106 @@ impl<'a> Run<'a> {
         out
     }
 
+    fn broker_down_confirm(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let b_worked = self.works(self.b).first().map(|&(at, d)| at + d);
+        let failed = self.kinds().find_map(|(at, k)| match *k {
+            EventKind::PublishFailed { node, job: Some(_), timed_out, .. } if node == self.b => {
+                Some((at, timed_out))
+            }
+            _ => None,
+        });
+        let mut out = match self.a_call() {
+            Call::Answered { waited } => format!("A got its reply after {waited}."),
+            Call::Failed { .. } => "A got an error back.".to_string(),
+            Call::Open => "A got no reply; its call is still open.".into(),
+        };
+        match (failed, b_worked) {
+            (Some((at, timed_out)), Some(done)) => {
+                let why = if timed_out {
+                    "no confirm came within 300 ms"
+                } else {
+                    "the broker refused the message"
+                };
+                out.push_str(&format!(
+                    " B had finished its own work at {done}, but at {at} {why}, so B's job \
+                     failed and A was told it failed: for work that was in fact done. If A \
+                     tries again, B does the work twice, unless A sends an idempotency key. C \
+                     never gets the message."
+                ));
+            }
+            _ => {
+                let confirmed = self.kinds().any(|(_, k)| {
+                    matches!(*k, EventKind::PublishConfirmed { node, .. } if node == self.b)
+                });
+                if confirmed {
+                    out.push_str(" The broker was up and confirmed B's message, so B answered A.");
+                }
+            }
+        }
+        out
+    }
+
+    fn broker_down_outbox(&self) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let mut out = match self.a_call() {
+            Call::Answered { waited } => format!(
+                "Yes: A got its reply after {waited}; B answered as soon as the message was \
+                 in its outbox."
+            ),
+            Call::Failed { attempts } => format!("A's call failed after {attempts} attempts."),
+            Call::Open => "A got no reply; its call is still open.".into(),
+        };
+        let stored = self.kinds().find_map(|(at, k)| match *k {
+            EventKind::OutboxStored { node, message, .. } if node == self.b => Some((at, message)),
+            _ => None,
+        });
+        let Some((stored_at, message)) = stored else {
+            out.push_str(" B stored nothing in its outbox.");
+            return out;
+        };
+        let failed = self
+            .kinds()
+            .filter(|(_, k)| {
+                matches!(*k, EventKind::PublishFailed { node, job: None, message: m, .. }
+                    if *node == self.b && *m == message)
+            })
+            .count();
+        let relayed = self.kinds().find_map(|(at, k)| match *k {
+            EventKind::OutboxRelayed { node, message: m, attempts }
+                if node == self.b && m == message =>
+            {
+                Some((at, attempts))
+            }
+            _ => None,
+        });
+        out.push_str(&format!(" The message went into B's outbox at {stored_at}."));
+        match relayed {
+            Some((at, attempts)) => {
+                let tries = match failed {
+                    1 => "1 try".to_string(),
+                    n => format!("{n} tries"),
+                };
+                out.push_str(&format!(
+                    " B's relay published it {attempts} times ({tries} got no confirm while the \
+                     broker was down); the broker confirmed it at {at}."
+                ));
+            }
+            None => out.push_str(" The relay is still trying to publish it."),
+        }
+        match self.deliveries(message).first() {
+            Some(&got) => out.push_str(&format!(
+                " C got it at {got}: late, but not lost, and A never waited for any of it."
+            )),
+            None => out.push_str(" C has not got it yet."),
+        }
+        out
+    }
+
     /// What became of a publish: dropped at a down broker, or stored and delivered.
     fn fate_of_publish(
         &self,
@@ -492,9 +632,8 @@ impl<'a> Run<'a> {
                 "{who}'s message, published at {at}, reached the broker at {lost} while it was \
                  down and was dropped. {who} got no confirm and was not told; nothing sends the \
                  message again, so {consumer} never gets it, not even after the broker came \
-                 back{}. (An outbox, which keeps the message with {who}'s own data and sends it \
-                 until the broker confirms, is the usual cure; callflow does not simulate one \
-                 yet.)",
+                 back{}. Compare the presets where {who} waits for the confirm, or keeps the \
+                 message in an outbox.",
                 broker_back.unwrap_or_default()
             );
         }
@@ -852,6 +991,62 @@ mod tests {
         assert!(said.contains("was dropped") && said.contains("C never gets it"), "{said}");
         assert_eq!(count(&p, |k| matches!(k, EventKind::Enqueued { .. })), 0);
         assert!(said.contains("back at 2.000 s"), "{said}");
+    }
+
+    #[test]
+    fn broker_down_with_a_confirm_fails_a_for_work_that_was_done() {
+        let p = run(Preset::BrokerDownConfirm);
+        let said = answer(&p);
+        let (b, c) = (node(&p, "b"), node(&p, "c"));
+        let done = first(&p, |e| match e.kind {
+            EventKind::WorkDone { node, .. } if node == b => Some(e.at),
+            _ => None,
+        })
+        .expect("B did its work");
+        let failed = first(&p, |e| match e.kind {
+            EventKind::PublishFailed { node, timed_out: true, .. } if node == b => Some(e.at),
+            _ => None,
+        })
+        .expect("no confirm came in time");
+        assert!(done < failed);
+        assert!(said.starts_with("A got an error back."), "{said}");
+        assert!(said.contains(&format!("finished its own work at {done}")), "{said}");
+        assert!(said.contains(&format!("at {failed} no confirm came within 300 ms")), "{said}");
+        let delivered = first(&p, |e| match e.kind {
+            EventKind::Sent { to, payload: Payload::Deliver { .. }, .. } if to == c => Some(()),
+            _ => None,
+        });
+        assert_eq!(delivered, None, "C never gets the message");
+    }
+
+    #[test]
+    fn broker_down_with_an_outbox_answers_a_and_c_gets_the_message_late() {
+        let p = run(Preset::BrokerDownOutbox);
+        let said = answer(&p);
+        let (a, b, c) = (node(&p, "a"), node(&p, "b"), node(&p, "c"));
+        let waited = first(&p, |e| match e.kind {
+            EventKind::CallReturned { node, waited, ok: true, .. } if node == a => Some(waited),
+            _ => None,
+        })
+        .expect("A is answered");
+        let relayed = first(&p, |e| match e.kind {
+            EventKind::OutboxRelayed { node, attempts, .. } if node == b => Some((e.at, attempts)),
+            _ => None,
+        })
+        .expect("the relay got the message through");
+        let got = first(&p, |e| match e.kind {
+            EventKind::Received { node, .. } if node == c => Some(e.at),
+            _ => None,
+        })
+        .expect("C got the message");
+        assert!(
+            relayed.0 >= SimTime::ZERO + SimDuration::from_millis(2000),
+            "after the broker is back"
+        );
+        assert!(relayed.1 >= 2, "the relay tried while the broker was down");
+        assert!(said.starts_with(&format!("Yes: A got its reply after {waited}")), "{said}");
+        assert!(said.contains(&format!("confirmed it at {}", relayed.0)), "{said}");
+        assert!(said.contains(&format!("C got it at {got}")), "{said}");
     }
 
     #[test]

@@ -199,3 +199,40 @@ pub fn Share(
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A stylesheet whose braces do not pair nests every later rule inside the one left open,
+    /// and the browser drops them all without a word: a merge did this once.
+    #[test]
+    fn every_stylesheet_closes_what_it_opens() {
+        let sheets = [
+            ("tokens.css", include_str!("../../style/tokens.css")),
+            ("diagram.css", include_str!("../../style/diagram.css")),
+            ("figure.css", include_str!("../../style/figure.css")),
+            ("page.css", include_str!("../../style/page.css")),
+        ];
+        for (name, css) in sheets {
+            // The line that opened each block still open, and whether it is an at-rule.
+            let mut open: Vec<(usize, bool)> = Vec::new();
+            for (n, line) in css.lines().enumerate() {
+                for c in line.chars() {
+                    match c {
+                        '{' => {
+                            // Only an at-rule (@media, @container) holds rules inside it.
+                            if let Some(&(at, false)) = open.last() {
+                                panic!("{name}:{}: a rule inside the rule of line {at}", n + 1);
+                            }
+                            open.push((n + 1, line.trim_start().starts_with('@')));
+                        }
+                        '}' => {
+                            assert!(open.pop().is_some(), "{name}:{}: closes nothing", n + 1);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(open, [], "{name}: blocks opened and never closed");
+        }
+    }
+}

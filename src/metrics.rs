@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use callflow_sim::{
-    Event, EventKind, JobId, Model, MsgId, NodeId, Payload, QueueId, SimDuration, SimTime,
+    Event, EventKind, JobId, Model, MsgId, NodeId, Payload, QueueId, Route, SimDuration, SimTime,
 };
 
 /// How many values each series keeps.
@@ -188,6 +188,17 @@ impl Metrics {
                 if Some(queue) == self.queue =>
             {
                 self.published.insert(msg, e.at);
+                while self.published.len() > KEEP {
+                    self.published.pop_first();
+                }
+            }
+            // An outbox's relay sends one message again and again, each time in a new
+            // envelope: the lag counts from its first try.
+            EventKind::Sent {
+                payload: Payload::PublishTo { route: Route::Queue(queue), message },
+                ..
+            } if Some(queue) == self.queue => {
+                self.published.entry(message).or_insert(e.at);
                 while self.published.len() > KEEP {
                     self.published.pop_first();
                 }
@@ -456,6 +467,39 @@ mod tests {
         let s = m.summary(sim.now());
         assert_eq!(s.blocked_share, Some(0.0));
         assert_eq!(s.busy, SimDuration::from_millis(200 * 20), "A's own work only");
+    }
+
+    #[test]
+    fn an_outbox_message_s_lag_counts_from_its_first_try() {
+        use callflow_sim::scenario::{Fault, FaultSpec, NodeSpec, PublishMode, Step};
+        // B's message goes through its outbox while the broker is down for the first 2 s.
+        let mut s = figures::hybrid();
+        for n in &mut s.nodes {
+            if let NodeSpec::Service(b) = n {
+                for step in &mut b.on_request {
+                    if let Step::Publish { mode, .. } = step {
+                        *mode = PublishMode::Outbox { retry_ms: 500.0 };
+                    }
+                }
+            }
+        }
+        s.faults = vec![
+            FaultSpec { at_ms: 0.0, fault: Fault::Crash { node: "broker".into() } },
+            FaultSpec { at_ms: 2000.0, fault: Fault::Recover { node: "broker".into() } },
+        ];
+        let (sim, m) = measure(s, Arrivals::Fixed { every_ms: 1000.0 }, 1);
+        let first_try = sim.trace().since(0).find_map(|e| match e.kind {
+            EventKind::Sent { payload: Payload::PublishTo { .. }, .. } => Some(e.at),
+            _ => None,
+        });
+        let acked = sim.trace().since(0).find_map(|e| match e.kind {
+            EventKind::Acked { .. } => Some(e.at),
+            _ => None,
+        });
+        let (first_try, acked) = (first_try.unwrap(), acked.unwrap());
+        let lag = m.summary(sim.now()).queue.unwrap().lag.unwrap();
+        assert_eq!((lag.count, lag.p50), (1, acked - first_try));
+        assert!(acked - first_try > SimDuration::from_millis(1_500), "it waited for the broker");
     }
 
     #[test]

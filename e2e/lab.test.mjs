@@ -101,6 +101,23 @@ const CHECKS = {
     const got = t.one('received', (e) => e.node === t.id('c')).at;
     assert.ok(answer.includes(`C got it at ${shown(got)}`), answer);
   },
+  'subscriber-down': (t, answer) => {
+    const waited = t.one('call_returned', (e) => e.node === t.id('a') && e.ok).waited;
+    assert.ok(answer.startsWith(`Yes: A got its answer after ${shown(waited)}`), answer);
+    const nobody = t.one('notified', (e) => e.subscribers === 0).at;
+    assert.ok(answer.includes(`pushed the order's event at ${shown(nobody)}`), answer);
+    assert.equal(t.all('sent', (e) => e.payload.type === 'push').length, 0, 'nothing pushed to C');
+    const again = t.all('subscribed', (e) => e.subscriber === t.id('c')).at(-1).at;
+    assert.ok(answer.includes(`C subscribed again at ${shown(again)}`), answer);
+  },
+  'log-consumer-crash': (t, answer) => {
+    assert.equal(t.all('appended').length, 12);
+    assert.equal(t.all('committed').length, 12);
+    assert.ok(answer.startsWith('No record was lost: all 12 were committed.'), answer);
+    const crashed = t.one('crashed', (e) => e.node === t.id('b1')).at;
+    const moved = t.all('assigned', (e) => e.at === crashed && e.consumer === t.id('b2')).map((e) => `p${e.partition}`);
+    assert.ok(answer.includes(`its partitions (${moved.join(', ')}) went to B2`), answer);
+  },
   'slow-b-sync': (t, answer) => {
     const waited = t.one('call_returned', (e) => e.node === t.id('a') && e.ok).waited;
     const work = t.one('work_started', (e) => e.node === t.id('b'));
@@ -163,6 +180,8 @@ describe('presets', () => {
     ['broker-down-b', 'hybrid'],
     ['broker-down-b-confirm', 'hybrid'],
     ['broker-down-b-outbox', 'hybrid'],
+    ['subscriber-down', 'graphql'],
+    ['log-consumer-crash', 'log'],
   ]) {
     test(`${slug}: the question comes first, and the answer agrees with the trace`, async () => {
       const { page, errors, context } = await open();

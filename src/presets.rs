@@ -4,6 +4,8 @@
 //! reader who changes the settings and runs again reads what happened then, even where it is
 //! not what the preset meant to show. Pure logic, tested natively through the simulator.
 
+use std::collections::BTreeMap;
+
 use callflow_sim::scenario::{
     Arrivals, ClientSpec, Fault, FaultSpec, NodeSpec, PublishMode, ServiceSpec, Step, WorkloadSpec,
 };
@@ -37,10 +39,14 @@ pub enum Preset {
     SlowConsumer,
     /// Figure 2: B crashes while it holds the message, before its ack.
     Redelivery,
+    /// Figure 4: the subscriber is down when the mutation's event is pushed.
+    SubscriberDown,
+    /// Figure 5: one of the log's two consumers crashes while records keep coming.
+    LogConsumerCrash,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 11] = [
+    pub const ALL: [Preset; 13] = [
         Preset::SlowSync,
         Preset::Retry,
         Preset::RetryKey,
@@ -52,6 +58,8 @@ impl Preset {
         Preset::BrokerDownHybrid,
         Preset::BrokerDownConfirm,
         Preset::BrokerDownOutbox,
+        Preset::SubscriberDown,
+        Preset::LogConsumerCrash,
     ];
 
     /// The presets of one figure, in the order the page offers them.
@@ -73,6 +81,8 @@ impl Preset {
             Preset::BrokerDown => "broker-down",
             Preset::SlowConsumer => "slow-consumer",
             Preset::Redelivery => "redelivery",
+            Preset::SubscriberDown => "subscriber-down",
+            Preset::LogConsumerCrash => "log-consumer-crash",
         }
     }
 
@@ -90,6 +100,8 @@ impl Preset {
             Preset::SlowAsync | Preset::BrokerDown | Preset::SlowConsumer | Preset::Redelivery => {
                 FigureKind::Broker
             }
+            Preset::SubscriberDown => FigureKind::GraphQl,
+            Preset::LogConsumerCrash => FigureKind::Log,
         }
     }
 
@@ -106,6 +118,8 @@ impl Preset {
             Preset::BrokerDown => "Broker down",
             Preset::SlowConsumer => "Consumer slower than producer",
             Preset::Redelivery => "B crashes before its ack",
+            Preset::SubscriberDown => "C is down",
+            Preset::LogConsumerCrash => "B1 crashes",
         }
     }
 
@@ -156,6 +170,15 @@ impl Preset {
             Preset::Redelivery => {
                 "B crashes at 500 ms, while it works on the message and before its ack, and is \
                  back at 1.5 s. Is the message lost?"
+            }
+            Preset::SubscriberDown => {
+                "C is down when A's mutation runs, and comes back at 1.5 s. Does A get its \
+                 answer? Does C ever hear of the order?"
+            }
+            Preset::LogConsumerCrash => {
+                "A produces a record every 200 ms, twelve in all. B1 crashes at 1 s and is back \
+                 at 4 s. Is any record lost? Is any handled twice? Are each customer's records \
+                 still handled in order?"
             }
         }
     }
@@ -220,6 +243,23 @@ impl Preset {
                     fault(1500.0, Fault::Recover { node: node("b") }),
                 ];
             }
+            Preset::SubscriberDown => {
+                s.faults = vec![
+                    fault(0.0, Fault::Crash { node: node("c") }),
+                    fault(1500.0, Fault::Recover { node: node("c") }),
+                ];
+            }
+            Preset::LogConsumerCrash => {
+                s.workloads = vec![WorkloadSpec {
+                    service: "a".into(),
+                    arrivals: Arrivals::Fixed { every_ms: 200.0 },
+                    count: Some(12),
+                }];
+                s.faults = vec![
+                    fault(1000.0, Fault::Crash { node: node("b1") }),
+                    fault(4000.0, Fault::Recover { node: node("b1") }),
+                ];
+            }
         }
         s
     }
@@ -233,7 +273,7 @@ impl Preset {
     /// brings the jobs.
     pub fn inputs(self) -> Vec<Timed> {
         match self {
-            Preset::SlowConsumer => Vec::new(),
+            Preset::SlowConsumer | Preset::LogConsumerCrash => Vec::new(),
             _ => vec![Timed { moment: Moment { at: SimTime::ZERO, seq: None }, input: Input::Act }],
         }
     }
@@ -269,6 +309,8 @@ impl Preset {
             Preset::BrokerDown => run.broker_down_for_a(),
             Preset::SlowConsumer => run.slow_consumer(),
             Preset::Redelivery => run.redelivery(),
+            Preset::SubscriberDown => run.subscriber_down(model),
+            Preset::LogConsumerCrash => run.log_consumer_crash(model),
         }
     }
 }
@@ -614,6 +656,149 @@ impl<'a> Run<'a> {
             )),
             None => out.push_str(" C has not got it yet."),
         }
+        out
+    }
+
+    fn subscriber_down(&self, model: &Model) -> String {
+        if let Some(text) = self.nothing_started() {
+            return text;
+        }
+        let (Some(api), Some(c)) = (model.node_named("api"), self.c) else { return String::new() };
+        let mut out = match self.a_call() {
+            Call::Answered { waited } => {
+                format!("Yes: A got its answer after {waited}; the API never waits for C.")
+            }
+            Call::Failed { attempts } => format!("A's call failed after {attempts} attempts."),
+            Call::Open => "A got no answer; its call is still open.".into(),
+        };
+        let notified = self.kinds().find_map(|(at, k)| match *k {
+            EventKind::Notified { node, subscribers, .. } if node == api => Some((at, subscribers)),
+            _ => None,
+        });
+        match notified {
+            Some((at, 0)) => out.push_str(&format!(
+                " When the API pushed the order's event at {at}, C's subscription had ended with \
+                 its crash, so the event went to nobody."
+            )),
+            Some((at, n)) => out.push_str(&format!(
+                " The API pushed the order's event at {at} to {n} subscriber{}.",
+                if n == 1 { "" } else { "s" }
+            )),
+            None => out.push_str(" The API pushed no event."),
+        }
+        let pushed_to_c = self.kinds().find_map(|(at, k)| match *k {
+            EventKind::Received { node, .. } if node == c => Some(at),
+            _ => None,
+        });
+        let again = self.kinds().filter_map(|(at, k)| match *k {
+            EventKind::Subscribed { subscriber, .. } if subscriber == c => Some(at),
+            _ => None,
+        });
+        let back = self.back_after(c, SimTime::ZERO);
+        let resubscribed = again.filter(|at| back.is_some_and(|b| *at >= b)).last();
+        match (pushed_to_c, resubscribed) {
+            (Some(at), _) => out.push_str(&format!(" C got the event at {at}.")),
+            (None, Some(at)) => out.push_str(&format!(
+                " C subscribed again at {at}, once it was back, but a subscription carries only \
+                 what happens from then on: C never hears of this order."
+            )),
+            (None, None) => out.push_str(" C never heard of the order."),
+        }
+        out
+    }
+
+    fn log_consumer_crash(&self, model: &Model) -> String {
+        let Some(b1) = model.node_named("b1") else { return String::new() };
+        // Each record: its key and its place in the order the log appended them.
+        let mut place = BTreeMap::new();
+        for (_, k) in self.kinds() {
+            if let EventKind::Appended { partition, offset, key, .. } = *k {
+                let n = place.len();
+                place.insert((partition, offset), (key, n));
+            }
+        }
+        if place.is_empty() {
+            return "A produced nothing in this run, so there is nothing to answer.".into();
+        }
+        let committed =
+            self.kinds().filter(|(_, k)| matches!(k, EventKind::Committed { .. })).count();
+        // Who sent a commit for each record, and whether the keys' first commits kept order.
+        let mut finishers: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+        let mut last: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut broken = None;
+        for (_, k) in self.kinds() {
+            if let EventKind::Sent { payload: Payload::Commit { partition, offset, .. }, .. } = *k {
+                *finishers.entry((partition, offset)).or_default() += 1;
+                if let Some(&(key, n)) = place.get(&(partition, offset)) {
+                    let latest = last.entry(key).or_insert(n);
+                    if n < *latest && broken.is_none() {
+                        broken = Some(key);
+                    }
+                    *latest = (*latest).max(n);
+                }
+            }
+        }
+        let twice = finishers.values().filter(|&&n| n > 1).count();
+        let again = self
+            .kinds()
+            .filter(|(_, k)| {
+                matches!(
+                    k,
+                    EventKind::Sent { payload: Payload::Record { redelivered: true, .. }, .. }
+                )
+            })
+            .count();
+        let crashed = self.ups_and_downs(b1).into_iter().find(|(_, down)| *down).map(|x| x.0);
+
+        let total = place.len();
+        let mut out = if committed == total {
+            format!("No record was lost: all {total} were committed.")
+        } else {
+            format!("{committed} of the {total} records appended are committed so far.")
+        };
+        if let Some(at) = crashed {
+            let moved: Vec<String> = self
+                .kinds()
+                .filter(|(t, _)| *t == at)
+                .filter_map(|(_, k)| match *k {
+                    EventKind::Assigned { partition, consumer: Some(c), .. } if c != b1 => {
+                        Some(format!("p{partition}"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !moved.is_empty() {
+                out.push_str(&format!(
+                    " When B1 crashed at {at}, its partitions ({}) went to B2, which read each \
+                     from its last commit.",
+                    moved.join(", ")
+                ));
+            }
+        }
+        out.push_str(&match (again, twice) {
+            (0, _) => " No record had to go out again.".to_string(),
+            (n, 0) => format!(
+                " {n} record{} went out again, marked as redelivered: B1 had not finished \
+                 {}, so none was handled twice.",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "it" } else { "them" }
+            ),
+            (n, t) => format!(
+                " {n} record{} went out again, marked as redelivered, and {t} {} handled twice: \
+                 B1 had finished {} but its commit never reached the log (at least once).",
+                if n == 1 { "" } else { "s" },
+                if t == 1 { "was" } else { "were" },
+                if t == 1 { "it" } else { "them" }
+            ),
+        });
+        out.push_str(&match broken {
+            None => " Each customer's records were finished in the order the log got them: \
+                     one key, one partition, read in order."
+                .to_string(),
+            Some(key) => format!(
+                " Customer k{key}'s records were not finished in the order the log got them."
+            ),
+        });
         out
     }
 
@@ -991,6 +1176,55 @@ mod tests {
         assert!(said.contains("was dropped") && said.contains("C never gets it"), "{said}");
         assert_eq!(count(&p, |k| matches!(k, EventKind::Enqueued { .. })), 0);
         assert!(said.contains("back at 2.000 s"), "{said}");
+    }
+
+    #[test]
+    fn a_subscriber_that_was_down_never_hears_of_the_order() {
+        let p = run(Preset::SubscriberDown);
+        let said = answer(&p);
+        let c = node(&p, "c");
+        let waited = a_waited(&p).expect("A got its answer");
+        assert!(said.starts_with(&format!("Yes: A got its answer after {waited}")), "{said}");
+        let nobody = first(&p, |e| match e.kind {
+            EventKind::Notified { subscribers: 0, .. } => Some(e.at),
+            _ => None,
+        })
+        .expect("the event went to nobody");
+        assert!(said.contains(&format!("pushed the order's event at {nobody}")), "{said}");
+        let again = events(&p)
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Subscribed { subscriber, .. } if subscriber == c => Some(e.at),
+                _ => None,
+            })
+            .last()
+            .expect("C subscribed again");
+        assert!(said.contains(&format!("C subscribed again at {again}")), "{said}");
+        assert_eq!(
+            count(&p, |k| matches!(k, EventKind::Sent { payload: Payload::Push { .. }, .. })),
+            0
+        );
+    }
+
+    #[test]
+    fn a_log_consumer_crash_loses_nothing_and_keeps_each_key_in_order() {
+        let p = run(Preset::LogConsumerCrash);
+        let said = answer(&p);
+        let appended = count(&p, |k| matches!(k, EventKind::Appended { .. }));
+        assert_eq!(appended, 12);
+        assert_eq!(count(&p, |k| matches!(k, EventKind::Committed { .. })), 12);
+        assert!(said.starts_with("No record was lost: all 12 were committed."), "{said}");
+        assert!(
+            said.contains("When B1 crashed at 1.000 s, its partitions (p0, p2) went to B2"),
+            "{said}"
+        );
+        let again = count(&p, |k| {
+            matches!(k, EventKind::Sent { payload: Payload::Record { redelivered: true, .. }, .. })
+        });
+        if again > 0 {
+            assert!(said.contains(&format!("{again} record")), "{said}");
+        }
+        assert!(said.ends_with("one key, one partition, read in order."), "{said}");
     }
 
     #[test]

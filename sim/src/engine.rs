@@ -718,6 +718,9 @@ impl Sim {
                 true
             }
             Payload::Produced { .. } => true,
+            // A subscription is a connection: one from a client that has crashed since it
+            // asked is gone, and the server takes nothing.
+            Payload::Subscribe { .. } if self.down[env.from.0 as usize] => false,
             Payload::Subscribe { topic } => self
                 .with_service(env.to, |s, _, cx| s.subscribe(topic, env.from, env.link, cx))
                 .is_some(),

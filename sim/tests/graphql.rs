@@ -103,6 +103,21 @@ fn a_subscriber_that_was_down_misses_what_happened_meanwhile_and_hears_again_onc
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_subscription_from_a_client_that_crashed_on_the_way_is_not_taken() {
+    let mut sim = Sim::new(&figures::graphql()).unwrap();
+    let (a, c) = (node(&sim, "a"), node(&sim, "c"));
+    // C asked at 0 ms and crashes before its request reaches the API at 60 ms.
+    sim.run_until(ms(10));
+    sim.disrupt(Disruption::Crash(c)).unwrap();
+    sim.trigger(a).unwrap();
+    sim.run_until_idle(1_000);
+    assert!(times(&sim, |k| matches!(k, EventKind::Subscribed { .. })).is_empty());
+    let discarded = times(&sim, |k| matches!(k, EventKind::Discarded { .. }));
+    assert_eq!(discarded, [ms(60)]);
+    assert!(pushes_to(&sim, c).is_empty(), "nobody to push to");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn a_server_crash_ends_every_subscription_and_clients_subscribe_again_when_it_is_back() {
     let mut sim = Sim::new(&figures::graphql()).unwrap();
     let (a, api, c) = (node(&sim, "a"), node(&sim, "api"), node(&sim, "c"));

@@ -1197,7 +1197,7 @@ mod tests {
                 EventKind::Subscribed { subscriber, .. } if subscriber == c => Some(e.at),
                 _ => None,
             })
-            .last()
+            .next_back()
             .expect("C subscribed again");
         assert!(said.contains(&format!("C subscribed again at {again}")), "{said}");
         assert_eq!(

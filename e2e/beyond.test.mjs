@@ -2,7 +2,7 @@
 // partitioned log, whose verdict on order per key must be the one its own trace gives.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage, serveDist, screenshot } from './harness.mjs';
+import { download, launchBrowser, openPage, serveDist, screenshot } from './harness.mjs';
 
 let server;
 let browser;
@@ -14,14 +14,6 @@ after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-/** Clicks `button` and returns the text of the file it downloads. */
-async function download(page, button) {
-  const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
-  const path = await file.path();
-  const { readFile } = await import('node:fs/promises');
-  return readFile(path, 'utf8');
-}
 
 /** Opens a figure from a link, paused at its moment. */
 async function openAt(query, options = {}) {
@@ -61,7 +53,7 @@ describe('the partitioned log', () => {
         const { page, fig, errors, context } = await openAt(q);
         const said = await fig.locator('[data-test=order]').textContent();
         assert.equal(await fig.locator('[data-test=problems]').count(), 0, `${q}: the link fits its run`);
-        const trace = JSON.parse(await download(page, fig.locator('[data-test=export-trace]')));
+        const trace = JSON.parse((await download(page, fig.locator('[data-test=export-trace]'))).text);
         const broken = keysOutOfOrder(trace);
         const commits = trace.events.filter((e) => e.event === 'committed').length;
         assert.equal(commits, 12, `${q}: every record committed`);
@@ -106,7 +98,7 @@ describe('the partitioned log', () => {
 describe('GraphQL', () => {
   test('a mutation blocks A, and its event reaches the subscriber without A waiting for it', async () => {
     const { page, fig, errors, context } = await openAt('figure=graphql&t=2000');
-    const trace = JSON.parse(await download(page, fig.locator('[data-test=export-trace]')));
+    const trace = JSON.parse((await download(page, fig.locator('[data-test=export-trace]'))).text);
     const at = (pred) => trace.events.find(pred)?.at;
     const push = at((e) => e.event === 'sent' && e.payload.type === 'push');
     const returned = trace.events.find((e) => e.event === 'call_returned');

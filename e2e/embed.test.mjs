@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DIST,
   ROOT,
+  download,
   launchBrowser,
   openPage,
   screenshot,
@@ -57,12 +57,6 @@ function simulatedMs(text) {
   const found = /^Simulated time ([\d.]+) (µs|ms|s)\b/.exec(text);
   assert.ok(found, `not a status line: ${text}`);
   return Number(found[1]) * { µs: 0.001, ms: 1, s: 1000 }[found[2]];
-}
-
-/** Clicks `button` and returns the file it downloads: { name, text }. */
-async function download(page, button) {
-  const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
-  return { name: file.suggestedFilename(), text: await readFile(await file.path(), 'utf8') };
 }
 
 /**

@@ -2,7 +2,7 @@
 // a static server for the built dist/ on 127.0.0.1, a headless Chromium from
 // /usr/bin driven by playwright-core, and a page that records every error.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -73,6 +73,12 @@ export async function openPage(
   );
   await page.goto(url, { waitUntil: 'load' });
   return { page, context, errors };
+}
+
+/** Clicks `button` and returns the file it downloads: { name, text }. */
+export async function download(page, button) {
+  const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  return { name: file.suggestedFilename(), text: await readFile(await file.path(), 'utf8') };
 }
 
 /** Saves a full-page screenshot as e2e/screenshots/<name>.png; returns the path. */

@@ -5,8 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { launchBrowser, openPage, serveDist } from './harness.mjs';
+import { download, launchBrowser, openPage, serveDist } from './harness.mjs';
 
 let server;
 let browser;
@@ -32,15 +31,9 @@ async function open(query = '', options = {}) {
 
 const fig = (page, slug) => page.locator(`[data-figure=${slug}]`);
 
-/** Clicks `button` and returns the text of the file it downloads. */
-async function download(page, button) {
-  const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
-  return readFile(await file.path(), 'utf8');
-}
-
 /** The run's trace, as the figure's Share tools export it. */
 async function traceOf(page, slug) {
-  return JSON.parse(await download(page, fig(page, slug).locator('[data-test=export-trace]')));
+  return JSON.parse((await download(page, fig(page, slug).locator('[data-test=export-trace]'))).text);
 }
 
 /** A span of microseconds as the page writes it (SimDuration's Display). */

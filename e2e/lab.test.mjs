@@ -90,7 +90,7 @@ const CHECKS = {
     assert.ok(answer.startsWith(`Yes: A got its reply after ${shown(waited)}`), answer);
     const relayed = t.one('outbox_relayed', (e) => e.node === t.id('b'));
     assert.ok(answer.includes(`published it ${relayed.attempts} times`), answer);
-    assert.ok(answer.includes(`confirmed it at ${shown(relayed.at)}`), answer);
+    assert.ok(answer.includes(`B had the broker's confirm at ${shown(relayed.at)}`), answer);
     const got = t.one('received', (e) => e.node === t.id('c')).at;
     assert.ok(answer.includes(`C got it at ${shown(got)}`), answer);
   },
@@ -211,6 +211,7 @@ describe('presets', () => {
       // And the reader can leave it.
       await f.locator('[data-test=leave-preset]').click();
       assert.equal(await f.locator('[data-test=question]').count(), 0);
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.preset !== undefined), true, 'focus stays with the presets');
       assert.doesNotMatch((await traceOf(page, figure)).run, /preset=/);
       assert.deepEqual(errors, []);
       await context.close();

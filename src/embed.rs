@@ -27,8 +27,18 @@ fn figure_css() -> String {
 
 /// The `data-` attributes an element may hold for its figure, besides settings (`work-…`,
 /// `link-…`). Others belong to the host page (frameworks add their own) and are left alone.
-const ELEMENT_OPTIONS: [&str; 9] =
-    ["seed", "speed", "autoplay", "caption", "controls", "t", "in", "preset", "load"];
+const ELEMENT_OPTIONS: [&str; 10] = [
+    "seed",
+    "speed",
+    "autoplay",
+    "caption",
+    "controls",
+    "t",
+    "in",
+    "preset",
+    "load",
+    "partitioner",
+];
 
 /// The options an element gives: `data-callflow` names the figure, and `data-x` is option `x`.
 fn element_options(host: &HtmlElement) -> Vec<(String, String)> {

@@ -858,9 +858,10 @@ pub fn order_text(o: &OrderCheck) -> String {
     match o.broken {
         None if o.finished == 0 => "order per key: nothing finished yet".into(),
         None => format!("order per key: kept so far ({} finished)", o.finished),
-        Some((key, late, early)) => {
-            format!("order per key: broken for k{key}: record {late} finished after record {early}")
-        }
+        Some((key, late, early)) => format!(
+            "order per key: broken for k{key}: the log's record number {late} (in the order it \
+             got them) finished after its number {early}"
+        ),
     }
 }
 

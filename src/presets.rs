@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use callflow_sim::scenario::{
     Arrivals, ClientSpec, Fault, FaultSpec, NodeSpec, PublishMode, ServiceSpec, Step, WorkloadSpec,
 };
+use callflow_sim::trace::DropReason;
 use callflow_sim::{Event, EventKind, Model, NodeId, Payload, Scenario, SimDuration, SimTime};
 
 use crate::catalog::FigureKind;
@@ -291,8 +292,47 @@ impl Preset {
                     .into(),
             );
         }
+        if let Some(changed) = self.departure(p) {
+            return Some(format!(
+                "You changed this run ({changed}), so it is no longer the one the question is \
+                 about, and this page will not guess an answer for it: the sequence diagram and \
+                 the numbers say what happened. Choose the preset again to run it as it was set \
+                 up."
+            ));
+        }
         let events: Vec<Event> = trace.since(0).cloned().collect();
         Some(self.answer(p.sim().model(), &events))
+    }
+
+    /// How the reader's run differs from the preset's, beyond settings (whose effect the
+    /// answers read from the trace): more actions, faults, another workload.
+    fn departure(self, p: &Playback) -> Option<String> {
+        let own: Vec<Input> = self.inputs().iter().map(|t| t.input).collect();
+        let done: Vec<Input> =
+            p.inputs().iter().map(|t| t.input).filter(|i| !matches!(i, Input::Set(..))).collect();
+        let mut changes = Vec::new();
+        if done != own {
+            let acts = done.iter().filter(|i| matches!(i, Input::Act)).count();
+            let own_acts = own.iter().filter(|i| matches!(i, Input::Act)).count();
+            let faults = done.iter().filter(|i| matches!(i, Input::Disrupt(_))).count();
+            match acts.cmp(&own_acts) {
+                std::cmp::Ordering::Greater => changes.push(match acts - own_acts {
+                    1 => "one more action".to_string(),
+                    n => format!("{n} more actions"),
+                }),
+                std::cmp::Ordering::Less => changes.push("fewer actions".to_string()),
+                std::cmp::Ordering::Equal => {}
+            }
+            match faults {
+                0 => {}
+                1 => changes.push("a fault of your own".into()),
+                n => changes.push(format!("{n} faults of your own")),
+            }
+        }
+        if p.start().workloads != self.model().workloads {
+            changes.push("another workload".into());
+        }
+        (!changes.is_empty()).then(|| changes.join(", "))
     }
 
     /// The answer for a finished run with these events.
@@ -421,10 +461,10 @@ impl<'a> Run<'a> {
             .collect()
     }
 
-    /// When the message was dropped, if it was.
-    fn dropped(&self, msg: callflow_sim::MsgId) -> Option<SimTime> {
+    /// When the message was dropped, and why, if it was.
+    fn dropped(&self, msg: callflow_sim::MsgId) -> Option<(SimTime, DropReason)> {
         self.kinds().find_map(|(at, k)| match *k {
-            EventKind::Dropped { msg: m, .. } if m == msg => Some(at),
+            EventKind::Dropped { msg: m, reason, .. } if m == msg => Some((at, reason)),
             _ => None,
         })
     }
@@ -645,7 +685,7 @@ impl<'a> Run<'a> {
                 };
                 out.push_str(&format!(
                     " B's relay published it {attempts} times ({tries} got no confirm while the \
-                     broker was down); the broker confirmed it at {at}."
+                     broker was down); B had the broker's confirm at {at}."
                 ));
             }
             None => out.push_str(" The relay is still trying to publish it."),
@@ -812,10 +852,18 @@ impl<'a> Run<'a> {
     ) -> String {
         let broker_back =
             self.broker.and_then(|b| self.back_after(b, at)).map(|t| format!(" at {t}"));
-        if let Some(lost) = self.dropped(msg) {
+        if let Some((lost, reason)) = self.dropped(msg) {
+            let how = match reason {
+                DropReason::NodeDown => {
+                    format!("reached the broker at {lost} while it was down and was dropped")
+                }
+                DropReason::LinkLoss => format!("was lost on its link, at {lost}"),
+                DropReason::Partition => {
+                    format!("was dropped at {lost}: {who} and the broker were cut off")
+                }
+            };
             return format!(
-                "{who}'s message, published at {at}, reached the broker at {lost} while it was \
-                 down and was dropped. {who} got no confirm and was not told; nothing sends the \
+                "{who}'s message, published at {at}, {how}. {who} got no confirm and was not told; nothing sends the \
                  message again, so {consumer} never gets it, not even after the broker came \
                  back{}. Compare the presets where {who} waits for the confirm, or keeps the \
                  message in an outbox.",
@@ -935,12 +983,25 @@ impl<'a> Run<'a> {
             0 => "B never did the work for A's one call.".to_string(),
             n => format!("B did the work {} for A's one call.", times(n)),
         };
-        match timeouts {
-            0 => out.push_str(" No attempt of A's timed out."),
-            1 => out.push_str(" A timed out once and sent the request again."),
-            n => out
-                .push_str(&format!(" A timed out {n} times, sending the request again each time.")),
-        }
+        let resent = self
+            .kinds()
+            .filter(|(_, k)| {
+                matches!(**k, EventKind::Sent { from, payload: Payload::HttpRequest { attempt, .. }, .. }
+                    if from == self.a && attempt > 1)
+            })
+            .count();
+        out.push_str(&match (timeouts, resent) {
+            (0, _) => " No attempt of A's timed out.".to_string(),
+            (1, 1) => " A timed out once and sent the request again.".to_string(),
+            (n, r) if n == r => {
+                format!(" A timed out {n} times, sending the request again each time.")
+            }
+            (1, _) => " A timed out once, and gave up.".to_string(),
+            (n, r) => format!(
+                " A timed out {n} times: it sent the request again {} and then gave up.",
+                times(r)
+            ),
+        });
         if runs > 1 {
             out.push_str(
                 " B never knows that a client gave up, so it ran every copy: without an \
@@ -1049,7 +1110,7 @@ impl<'a> Run<'a> {
                  still holds it."
             ),
             (None, None) => match self.dropped(msg) {
-                Some(at) => format!("The message was dropped at {at} on its way."),
+                Some((at, _)) => format!("The message was dropped at {at} on its way."),
                 None => "The message was never acked.".into(),
             },
         };
@@ -1151,8 +1212,10 @@ mod tests {
         assert!(p.sim().trace().since(0).any(|e| matches!(e.kind, EventKind::Acked { .. })));
     }
 
+    /// A reader's own faults or actions make another run than the question's: the page says
+    /// so rather than answer a question about a run that did not happen.
     #[test]
-    fn c_down_says_what_happened_when_c_is_up_after_all() {
+    fn a_run_the_reader_changed_gets_no_guessed_answer() {
         let mut p = run(Preset::CDown);
         p.reset();
         let c = node(&p, "c");
@@ -1164,7 +1227,13 @@ mod tests {
         p.act();
         while p.step() {}
         let said = answer(&p);
-        assert!(said.contains("C was up when the message was stored"), "{said}");
+        assert!(said.starts_with("You changed this run ("), "{said}");
+        assert!(said.contains("a fault of your own"), "{said}");
+        // A setting changes what happens, not the question: that run is still answered.
+        let mut p = Options::with_preset(Preset::CDown).playback().0;
+        p.change(crate::playback::Target::Processing(node(&p, "b")), 50.0).unwrap();
+        while p.step() {}
+        assert!(answer(&p).starts_with("Yes: A got its reply after"), "{}", answer(&p));
     }
 
     #[test]
@@ -1279,7 +1348,7 @@ mod tests {
         );
         assert!(relayed.1 >= 2, "the relay tried while the broker was down");
         assert!(said.starts_with(&format!("Yes: A got its reply after {waited}")), "{said}");
-        assert!(said.contains(&format!("confirmed it at {}", relayed.0)), "{said}");
+        assert!(said.contains(&format!("B had the broker's confirm at {}", relayed.0)), "{said}");
         assert!(said.contains(&format!("C got it at {got}")), "{said}");
     }
 

@@ -2,6 +2,7 @@
 //! before the run and its answer, from the run's trace, once the run is over.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::live::Live;
 use crate::presets::Preset;
@@ -14,6 +15,16 @@ pub fn Lab(
 ) -> impl IntoView {
     let kind = live.kind;
     let title_id = format!("{}-lab-title", kind.slug());
+    let presets = NodeRef::<leptos::html::Div>::new();
+    // The button that led here goes away with the preset: focus returns to the presets, not
+    // to the top of the page.
+    let leave = move |_| {
+        live.choose(None);
+        let first = presets.get().and_then(|d| d.query_selector("button").ok().flatten());
+        if let Some(button) = first.and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = button.focus();
+        }
+    };
     let buttons = Preset::of(kind)
         .map(|p| {
             view! {
@@ -53,7 +64,7 @@ pub fn Lab(
                         {p.question()}
                     </p>
                     {answer}
-                    <button type="button" data-test="leave-preset" on:click=move |_| live.choose(None)>
+                    <button type="button" data-test="leave-preset" on:click=leave>
                         "Back to the plain figure"
                     </button>
                 </div>
@@ -64,7 +75,7 @@ pub fn Lab(
     view! {
         <div class="lab" role="group" aria-labelledby=title_id.clone() data-test="lab">
             <p class="lab-title" id=title_id.clone()>"Try a failure:"</p>
-            <div class="presets">{buttons}</div>
+            <div class="presets" node_ref=presets>{buttons}</div>
             {chosen}
         </div>
     }

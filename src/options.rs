@@ -613,9 +613,23 @@ fn read_partitioner(v: &str) -> Option<Partitioner> {
     }
 }
 
-/// Whether [`write`] gives the whole run: a link holds at most [`MAX_INPUTS`] inputs.
+/// Whether [`write`] gives the whole run: a link holds at most [`MAX_INPUTS`] inputs, and
+/// opens at most [`MAX_OPEN_AT_MS`] into a run.
 pub fn whole(p: &Playback) -> bool {
-    p.inputs().len() + p.pending().count() <= MAX_INPUTS
+    not_whole(p).is_none()
+}
+
+/// Why a link cannot hold the whole run, in a sentence, if it cannot.
+pub fn not_whole(p: &Playback) -> Option<String> {
+    if p.inputs().len() + p.pending().count() > MAX_INPUTS {
+        return Some(format!("This run has more than {MAX_INPUTS} actions, too many for a link"));
+    }
+    if p.now().as_millis_f64() > MAX_OPEN_AT_MS {
+        return Some(
+            "This run goes past 24 hours of simulated time, further than a link opens".into(),
+        );
+    }
+    None
 }
 
 /// The query string that reproduces a run: the figure, the seed and settings it started with
@@ -854,6 +868,18 @@ mod tests {
         assert_eq!(ms(&p, Target::Link(LinkId(0))), 120.0);
         assert_eq!(p.inputs().len(), 3);
         assert_eq!(p.now(), SimTime::from_micros(3_000_000));
+    }
+
+    #[test]
+    fn a_run_past_the_furthest_moment_a_link_opens_at_links_to_its_start() {
+        let (o, problems) = read(None, &pairs("figure=hybrid&in=0,90000000"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let (mut p, _) = o.unwrap().playback();
+        assert!(whole(&p), "a link of this moment opens at 0 ms and keeps the input to come");
+        p.seek(Moment { at: SimTime::from_micros(90_001_000_000), seq: None }).unwrap();
+        assert!(not_whole(&p).is_some_and(|why| why.contains("24 hours")));
+        let (q, _) = read(None, &pairs(&write(&p))).0.unwrap().playback();
+        assert_eq!((q.inputs().len(), q.now()), (0, SimTime::ZERO));
     }
 
     #[test]

@@ -96,8 +96,8 @@ pub fn Share(
         };
         let url = format!("{page}?{}#{slug}", live.link());
         link.set(Some(url.clone()));
-        if !live.with_playback(crate::options::whole) {
-            tell(format!("This run has more than {} actions, too many for a link: the link below opens its settings at 0 ms.", crate::options::MAX_INPUTS), false);
+        if let Some(why) = live.with_playback(crate::options::not_whole) {
+            tell(format!("{why}: the link below opens its settings at 0 ms."), false);
             return;
         }
         if !may_write_clipboard() {
@@ -120,9 +120,8 @@ pub fn Share(
         }
     };
     let trace = move |_| {
-        if !live.with_playback(crate::options::whole) {
-            let max = crate::options::MAX_INPUTS;
-            tell(format!("This run has more than {max} actions: a trace file of it could not be read back, so it is not exported. Reset, and export a shorter run."), true);
+        if let Some(why) = live.with_playback(crate::options::not_whole) {
+            tell(format!("{why}: a trace file of it could not be read back, so it is not exported. Reset, and export a shorter run."), true);
             return;
         }
         let text = live.with_playback(export::trace_json);

@@ -100,9 +100,9 @@ pub fn mermaid(p: &Playback) -> String {
                     Payload::Produced { record, partition, offset } => {
                         ("--)", format!("m{} at partition {partition}, offset {offset}", record.0))
                     }
-                    Payload::Record { record, partition, offset, redelivered, .. } => {
+                    Payload::Record { partition, offset, redelivered, .. } => {
                         let again = if *redelivered { " again" } else { "" };
-                        ("-)", format!("m{} (p{partition}@{offset}){again}", record.0))
+                        ("-)", format!("record p{partition}@{offset}{again}"))
                     }
                     Payload::Commit { partition, offset, .. } => {
                         ("--)", format!("commit p{partition}@{offset}"))

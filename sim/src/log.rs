@@ -157,7 +157,9 @@ impl LogState {
             return;
         }
         let offset = part.committed;
-        let Some(&(record, key)) = part.records.get(offset as usize) else { return };
+        if part.records.get(offset as usize).is_none() {
+            return;
+        }
         let redelivered = part.sent_up_to.is_some_and(|s| s >= offset);
         part.sent_up_to = Some(part.sent_up_to.map_or(offset, |s| s.max(offset)));
         part.in_flight = Some(offset);
@@ -165,8 +167,7 @@ impl LogState {
             debug_assert!(false, "a partition owned by a node outside its group");
             return;
         };
-        let payload =
-            Payload::Record { topic, partition: p as u32, offset, record, key, redelivered };
+        let payload = Payload::Record { topic, partition: p as u32, offset, redelivered };
         cx.send(self.node, owner, link, payload);
     }
 

@@ -512,13 +512,16 @@ impl ServiceState {
     fn finish(&mut self, worker: usize, job: Job, ok: bool, spec: &Service, cx: &mut Ctx) {
         let me = self.node;
         let w = worker as u32;
-        let (mine, others): (Vec<Staged>, Vec<Staged>) =
-            self.staged.drain(..).partition(|s| s.worker == worker);
-        self.staged = others;
-        for Staged { to, link, retry, .. } in mine.into_iter().filter(|_| ok) {
-            let message = cx.new_id();
-            self.outbox.push_back(OutboxEntry { message, to, link, retry, attempts: 0 });
-            cx.note(EventKind::OutboxStored { node: me, job: job.id, message });
+        // The job's outbox messages commit with it, or go with it; most jobs have none.
+        if !self.staged.is_empty() {
+            let (mine, others): (Vec<Staged>, Vec<Staged>) =
+                self.staged.drain(..).partition(|s| s.worker == worker);
+            self.staged = others;
+            for Staged { to, link, retry, .. } in mine.into_iter().filter(|_| ok) {
+                let message = cx.new_id();
+                self.outbox.push_back(OutboxEntry { message, to, link, retry, attempts: 0 });
+                cx.note(EventKind::OutboxStored { node: me, job: job.id, message });
+            }
         }
         match job.origin {
             Origin::Trigger | Origin::Push => {}

@@ -42,16 +42,11 @@ pub enum Payload {
     Produce { topic: TopicId, key: u32 },
     /// The log's word that it appended the record with this id, and where.
     Produced { record: MsgId, partition: u32, offset: u64 },
-    /// The log hands a partition's record to the member that owns the partition; `redelivered`
-    /// when it had gone out before and was not committed.
-    Record {
-        topic: TopicId,
-        partition: u32,
-        offset: u64,
-        record: MsgId,
-        key: u32,
-        redelivered: bool,
-    },
+    /// The log hands a partition's record, the one at `offset`, to the member that owns the
+    /// partition; `redelivered` when it had gone out before and was not committed. Its id and
+    /// key are in the `Appended` event of that place (kept out of here so that every envelope
+    /// stays small: each one is copied into the trace).
+    Record { topic: TopicId, partition: u32, offset: u64, redelivered: bool },
     /// The member is done with the record at `offset`: the partition's next may go out.
     Commit { topic: TopicId, partition: u32, offset: u64 },
     /// A client opens a subscription to the server's topic (its index among the server's

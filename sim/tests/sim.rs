@@ -119,8 +119,8 @@ fn same_seed_same_trace() {
 fn trace_hash_is_the_same_everywhere() {
     let sim = run(&random_hybrid(7), &[0, 5, 10, 400, 401, 2000]);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
-    assert_eq!(sim.trace().len(), 184);
-    assert_eq!(fnv1a(json.as_bytes()), 16_885_006_345_277_440_436);
+    assert_eq!(sim.trace().len(), 185);
+    assert_eq!(fnv1a(json.as_bytes()), 1_797_063_322_905_560_016);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -641,8 +641,8 @@ fn a_workload_run_hashes_the_same_everywhere() {
     let mut sim = Sim::new(&s).unwrap();
     sim.run_until_idle(100_000);
     let json = serde_json::to_string(&events(&sim)).expect("trace serializes");
-    assert_eq!(sim.trace().len(), 816);
-    assert_eq!(fnv1a(json.as_bytes()), 2_093_250_813_186_593_592);
+    assert_eq!(sim.trace().len(), 817);
+    assert_eq!(fnv1a(json.as_bytes()), 16_268_054_742_678_049_360);
 }
 
 /// The kinds of the events of a run, in order, from `from` on, as short names.

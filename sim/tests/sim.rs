@@ -1316,10 +1316,8 @@ fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue()
     assert_eq!(c.acked.len(), 1, "E acked it");
 }
 
-/// Figure 2 with a second consumer C, like B (900 ms of work), competing for B's queue with
-/// `prefetch`; A publishes `n` times at once.
-fn competing(prefetch: u32, n: usize) -> Sim {
-    use callflow_sim::scenario::LinkSpec;
+/// Figure 2 with a second service C, like B (900 ms of work), joined to the broker.
+fn broker_and_c() -> Scenario {
     let mut s = figures::broker();
     let mut c = s.nodes[2].clone();
     if let NodeSpec::Service(svc) = &mut c {
@@ -1327,12 +1325,19 @@ fn competing(prefetch: u32, n: usize) -> Sim {
         svc.label = "Microservice C".into();
     }
     s.nodes.push(c);
-    s.links.push(LinkSpec {
+    s.links.push(callflow_sim::scenario::LinkSpec {
         a: "broker".into(),
         b: "c".into(),
         protocol: callflow_sim::Protocol::Amqp,
         latency: LatencySpec::Constant { ms: 40.0 },
     });
+    s
+}
+
+/// Figure 2 with a second consumer C, like B (900 ms of work), competing for B's queue with
+/// `prefetch`; A publishes `n` times at once.
+fn competing(prefetch: u32, n: usize) -> Sim {
+    let mut s = broker_and_c();
     let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
     b.queues[0].consumer = String::new();
     b.queues[0].consumers = vec!["b".into(), "c".into()];
@@ -1487,20 +1492,8 @@ fn a_queue_takes_one_consumer_or_several_by_name_and_says_which_field_is_wrong()
 /// each, "for-b" and "for-c"; A publishes to the exchange, `n` times at once. `for_c` sets
 /// up C's queue.
 fn fan_out(for_c: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: usize) -> Sim {
-    use callflow_sim::scenario::{ExchangeSpec, LinkSpec, QueueSpec};
-    let mut s = figures::broker();
-    let mut c = s.nodes[2].clone();
-    if let NodeSpec::Service(svc) = &mut c {
-        svc.id = "c".into();
-        svc.label = "Microservice C".into();
-    }
-    s.nodes.push(c);
-    s.links.push(LinkSpec {
-        a: "broker".into(),
-        b: "c".into(),
-        protocol: callflow_sim::Protocol::Amqp,
-        latency: LatencySpec::Constant { ms: 40.0 },
-    });
+    use callflow_sim::scenario::{ExchangeSpec, QueueSpec};
+    let mut s = broker_and_c();
     let NodeSpec::Broker(b) = &mut s.nodes[1] else { unreachable!() };
     let queue = |name: &str, consumer: &str| QueueSpec {
         name: name.into(),

@@ -877,7 +877,9 @@ impl Sim {
                 // the maths library on some targets (it took a twentieth of a run's time).
                 let us = (self.rng.exponential(mean.as_micros() as f64) + 0.5) as u64;
                 // Capped so that one unlucky draw cannot push an event past any horizon.
-                SimDuration::from_micros(us.min(mean.as_micros().saturating_mul(50)))
+                // (The cap is figured without an overflow check, which in wasm is a call.)
+                let cap = mean.as_micros().min(u64::MAX / 50) * 50;
+                SimDuration::from_micros(us.min(cap))
             }
         }
     }

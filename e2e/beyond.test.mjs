@@ -1,23 +1,14 @@
 // The figures beyond the three, on the release build: GraphQL's mutation and push, and the
 // partitioned log, whose verdict on order per key must be the one its own trace gives.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { download, launchBrowser, openPage, serveDist, screenshot } from './harness.mjs';
+import { download, openPage, screenshot, useApp } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 /** Opens a figure from a link, paused at its moment. */
 async function openAt(query, options = {}) {
-  const opened = await openPage(browser, `${server.url}/?${query}`, { reducedMotion: 'reduce', ...options });
+  const opened = await openPage(app.browser, `${app.server.url}/?${query}`, { reducedMotion: 'reduce', ...options });
   const slug = new URLSearchParams(query).get('figure');
   const fig = opened.page.locator(`section.figure[data-figure=${slug}]`);
   await fig.locator('[data-test=status]').waitFor();

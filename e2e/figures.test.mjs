@@ -2,26 +2,15 @@
 // build. Figures start paused under reduced motion, so most tests walk the run with Step and
 // assert exactly what each event shows; one test plays in real time.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage, serveDist, screenshot } from './harness.mjs';
+import { openPage, screenshot, useApp } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 /** Opens the page paused (reduced motion) unless told otherwise. */
 async function open(options = {}) {
-  const opened = await openPage(browser, server.url, { reducedMotion: 'reduce', ...options });
+  const opened = await openPage(app.browser, app.server.url, { reducedMotion: 'reduce', ...options });
   await opened.page.waitForSelector('[data-figure=hybrid] [data-test=diagram]');
   return opened;
 }

@@ -5,6 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serveDir } from '../scripts/serve.mjs';
 
@@ -73,6 +74,23 @@ export async function openPage(
   );
   await page.goto(url, { waitUntil: 'load' });
   return { page, context, errors };
+}
+
+/**
+ * Serves dist/ and launches Chromium before a test file's tests, and closes both after them.
+ * Returns { server, browser }, filled in once the tests start.
+ */
+export function useApp() {
+  const app = {};
+  before(async () => {
+    app.server = await serveDist();
+    app.browser = await launchBrowser();
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.server?.close();
+  });
+  return app;
 }
 
 /** Clicks `button` and returns the file it downloads: { name, text }. */

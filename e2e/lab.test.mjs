@@ -3,28 +3,17 @@
 // exported through the Share tools; and a fault applied by a click, copied as a link and
 // reopened, giving the same trace.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { download, launchBrowser, openPage, serveDist } from './harness.mjs';
+import { download, openPage, useApp } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 const SHOTS = '/tmp/lab';
 
 /** The page paused (reduced motion) unless told otherwise, at `query`. */
 async function open(query = '', options = {}) {
-  const opened = await openPage(browser, server.url + query, { reducedMotion: 'reduce', ...options });
+  const opened = await openPage(app.browser, app.server.url + query, { reducedMotion: 'reduce', ...options });
   await opened.page.waitForSelector('[data-figure=hybrid] [data-test=diagram]');
   return opened;
 }
@@ -262,7 +251,7 @@ describe('faults from the page', () => {
 
     await f.locator('[data-test=copy-link]').click();
     const link = await f.locator('[data-test=link]').inputValue();
-    const again = await openPage(browser, link, { reducedMotion: 'reduce' });
+    const again = await openPage(app.browser, link, { reducedMotion: 'reduce' });
     const g = fig(again.page, 'hybrid');
     await g.locator('[data-test=status]').waitFor();
     assert.equal(await g.locator('[data-test=status]').textContent(), await f.locator('[data-test=status]').textContent());

@@ -2,26 +2,15 @@
 // trace (HTTP arrows with solid heads and the caller's bar, the broker's traffic with open
 // heads), and the numbers, which must agree with what the status line and the narration say.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage, serveDist } from './harness.mjs';
+import { openPage, useApp } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 /** Opens the page paused (reduced motion) unless told otherwise. */
 async function open(options = {}) {
-  const opened = await openPage(browser, server.url, { reducedMotion: 'reduce', ...options });
+  const opened = await openPage(app.browser, app.server.url, { reducedMotion: 'reduce', ...options });
   await opened.page.waitForSelector('[data-figure=hybrid] [data-test=sequence] svg');
   return opened;
 }

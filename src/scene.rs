@@ -291,6 +291,18 @@ mod tests {
         }
     }
 
+    /// A starts `jobs` jobs, `steps` events apart, with the scene following every event.
+    fn busy(sim: &mut Sim, scene: &mut Scene, seen: &mut u64, a: NodeId, jobs: u32, steps: u32) {
+        for _ in 0..jobs {
+            sim.trigger(a).unwrap();
+            follow(sim, scene, seen);
+            for _ in 0..steps {
+                sim.step();
+                follow(sim, scene, seen);
+            }
+        }
+    }
+
     #[test]
     fn the_scene_agrees_with_the_run_through_crashes_losses_partitions_and_retries() {
         // A caller that gives up, retries and sends keys, so that retries happen too.
@@ -321,14 +333,7 @@ mod tests {
             Disruption::Recover(b),
         ];
         for (i, d) in faults.into_iter().enumerate() {
-            for _ in 0..3 {
-                sim.trigger(a).unwrap();
-                follow(&sim, &mut scene, &mut seen);
-                for _ in 0..7 {
-                    sim.step();
-                    follow(&sim, &mut scene, &mut seen);
-                }
-            }
+            busy(&mut sim, &mut scene, &mut seen, a, 3, 7);
             sim.disrupt(d).unwrap();
             follow(&sim, &mut scene, &mut seen);
             assert_eq!(scene.nodes[c.0 as usize].down, sim.is_down(c), "after fault {i}");
@@ -398,14 +403,7 @@ mod tests {
                 Disruption::Recover(b),
             ];
             for d in faults {
-                for _ in 0..2 {
-                    sim.trigger(a).unwrap();
-                    follow(&sim, &mut scene, &mut seen);
-                    for _ in 0..9 {
-                        sim.step();
-                        follow(&sim, &mut scene, &mut seen);
-                    }
-                }
+                busy(&mut sim, &mut scene, &mut seen, a, 2, 9);
                 sim.disrupt(d).unwrap();
                 follow(&sim, &mut scene, &mut seen);
             }

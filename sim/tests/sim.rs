@@ -1051,18 +1051,7 @@ fn broker_queue(queue: impl FnOnce(&mut callflow_sim::scenario::QueueSpec), n: u
         prefetch: 1,
         ..Default::default()
     });
-    let mut d = s.nodes[2].clone();
-    if let NodeSpec::Service(svc) = &mut d {
-        svc.id = "d".into();
-        svc.label = "Microservice D".into();
-    }
-    s.nodes.push(d);
-    s.links.push(callflow_sim::scenario::LinkSpec {
-        a: "broker".into(),
-        b: "d".into(),
-        protocol: callflow_sim::Protocol::Amqp,
-        latency: LatencySpec::Constant { ms: 40.0 },
-    });
+    add_one_like_b(&mut s, "d");
     let mut sim = Sim::new(&s).unwrap();
     let a = node(&sim, "a");
     for _ in 0..n {
@@ -1319,19 +1308,25 @@ fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue()
 /// Figure 2 with a second service C, like B (900 ms of work), joined to the broker.
 fn broker_and_c() -> Scenario {
     let mut s = figures::broker();
-    let mut c = s.nodes[2].clone();
-    if let NodeSpec::Service(svc) = &mut c {
-        svc.id = "c".into();
-        svc.label = "Microservice C".into();
+    add_one_like_b(&mut s, "c");
+    s
+}
+
+/// Adds to Figure 2 (or a scenario made from it) a service `id` that does what B does, joined
+/// to the broker by an AMQP link of 40 ms.
+fn add_one_like_b(s: &mut Scenario, id: &str) {
+    let mut copy = s.nodes[2].clone();
+    if let NodeSpec::Service(svc) = &mut copy {
+        svc.id = id.into();
+        svc.label = format!("Microservice {}", id.to_uppercase());
     }
-    s.nodes.push(c);
+    s.nodes.push(copy);
     s.links.push(callflow_sim::scenario::LinkSpec {
         a: "broker".into(),
-        b: "c".into(),
+        b: id.into(),
         protocol: callflow_sim::Protocol::Amqp,
         latency: LatencySpec::Constant { ms: 40.0 },
     });
-    s
 }
 
 /// Figure 2 with a second consumer C, like B (900 ms of work), competing for B's queue with

@@ -1149,14 +1149,7 @@ fn a_message_that_keeps_crashing_its_consumer_goes_to_the_dead_letter_queue() {
         c.feed(&sim);
     }
     let all = deliveries(&sim).len();
-    let dead: Vec<u32> = sim
-        .trace()
-        .since(0)
-        .filter_map(|e| match e.kind {
-            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
-            _ => None,
-        })
-        .collect();
+    let dead = dead_lettered_after(&sim);
     assert_eq!(dead, [2], "after its second delivery it went to the dead-letter queue");
     assert_eq!(all, 3, "two deliveries to B, one from the dead-letter queue to D");
     let done_by_d = count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == d));
@@ -1290,19 +1283,23 @@ fn a_message_nacked_as_often_as_its_queue_allows_goes_to_the_dead_letter_queue()
 
     assert_eq!(count(&sim, |k| matches!(k, EventKind::Nacked { .. })), 3);
     assert_eq!(count(&sim, |k| matches!(k, EventKind::Requeued { .. })), 2);
-    let dead: Vec<u32> = sim
-        .trace()
-        .since(0)
-        .filter_map(|e| match e.kind {
-            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
-            _ => None,
-        })
-        .collect();
+    let dead = dead_lettered_after(&sim);
     assert_eq!(dead, [3], "after the third failed delivery, not a fourth");
     let to_e = deliveries(&sim).len() - 3;
     assert_eq!(to_e, 1, "E got it from the dead-letter queue");
     assert_eq!(count(&sim, |k| matches!(k, EventKind::WorkDone { node, .. } if *node == e)), 1);
     assert_eq!(c.acked.len(), 1, "E acked it");
+}
+
+/// For each message dead-lettered, how many deliveries it had had.
+fn dead_lettered_after(sim: &Sim) -> Vec<u32> {
+    sim.trace()
+        .since(0)
+        .filter_map(|e| match e.kind {
+            EventKind::DeadLettered { deliveries, .. } => Some(deliveries),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Figure 2 with a second service C, like B (900 ms of work), joined to the broker.
